@@ -1,0 +1,113 @@
+// Wiring of the daemon's parts, config reload and the sweeper.
+#include "app/app.hpp"
+
+#include "app/router.hpp"
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "net/server.hpp"
+#include "ops/metrics.hpp"
+#include "pairing/pairing_api.hpp"
+#include "pairing/pairing_store.hpp"
+#include "signaling/signaling.hpp"
+
+namespace turnpike {
+
+App::App(event_base* base, std::string config_path, Config config)
+    : base_(base),
+      config_path_(std::move(config_path)),
+      config_(std::make_unique<Config>(std::move(config))),
+      metrics_(std::make_unique<Metrics>()),
+      sweeper_(base, &App::on_sweep, this),
+      started_at_(monotonic_seconds()) {}
+
+App::~App() {
+  // Connections first: their handlers call into signaling while closing.
+  server_.reset();
+}
+
+Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
+  std::unique_ptr<App> app(new App(base, std::move(config_path), std::move(config)));
+  const auto& db = app->config().database;
+  auto store = PairingStore::open({db.path, db.synchronous == "full", static_cast<int>(db.busy_timeout_ms)});
+  if (!store) return make_error("database " + db.path + ": " + store.error().message);
+  app->store_ = std::move(*store);
+
+  PairingStore* store_ptr = app->store_.get();
+  RoomDirectory directory{
+      [store_ptr](const std::string& room) {
+        auto found = store_ptr->find_room(room);
+        return found.ok() && found->has_value();
+      },
+      [store_ptr](const std::string& room) { (void)store_ptr->touch_room(room, wall_clock_ms()); }};
+  app->signaling_ = std::make_unique<Signaling>(std::move(directory), *app->metrics_);
+  app->pairing_ = std::make_unique<PairingApi>(*app->store_, *app->signaling_, *app->metrics_);
+  app->router_ = std::make_unique<Router>(*app);
+  app->server_ = std::make_unique<Server>(base, *app);
+  app->apply_settings();
+  return app;
+}
+
+void App::apply_settings() {
+  set_log_level(config_->log_level);
+  signaling_->set_settings(
+      {config_->signaling.require_known_room, static_cast<std::size_t>(config_->limits.max_id_bytes)});
+  server_->set_max_outbound(static_cast<std::size_t>(config_->limits.max_outbound_bytes));
+}
+
+Result<ListenAddress> App::start() {
+  auto address = parse_listen_address(config_->server.listen);
+  if (!address) return address.error();
+  auto bound = server_->listen(*address);
+  if (!bound) return bound.error();
+  sweeper_.start(config_->pairing.sweep_interval_seconds);
+  return bound;
+}
+
+void App::on_sweep(void* self) {
+  static_cast<App*>(self)->sweep();
+}
+
+void App::sweep() {
+  pairing_->sweep(*config_, wall_clock_ms());
+  double now = monotonic_seconds();
+  rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
+  pairing_->prune_limits(*config_, now);
+  if (!shutting_down_) sweeper_.start(config_->pairing.sweep_interval_seconds);
+}
+
+void App::reload() {
+  auto fresh = load_config_file(config_path_);
+  if (!fresh) {
+    log_error("config_reload_failed").kv("reason", fresh.error().message);
+    return;
+  }
+  // Keys that need a restart keep their running value.
+  for (const auto& key : config_keys()) {
+    if (key.reloadable) continue;
+    std::string running = key.show(*config_);
+    if (key.show(*fresh) != running) {
+      log_warn("config_restart_required").kv("key", key.name);
+      (void)key.parse(*fresh, running);
+    }
+  }
+  auto changed = changed_keys(*config_, *fresh);
+  std::string names;
+  for (auto name : changed) names += (names.empty() ? "" : ",") + std::string(name);
+  *config_ = std::move(*fresh);
+  apply_settings();
+  log_info("config_reloaded").kv("changed", names.empty() ? "none" : names);
+}
+
+void App::shutdown(std::function<void()> done) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  sweeper_.stop();
+  log_info("shutting_down").kv("connections", static_cast<std::uint64_t>(server_->connection_count()));
+  server_->begin_shutdown(std::move(done));
+}
+
+double App::uptime_seconds() const {
+  return monotonic_seconds() - started_at_;
+}
+
+}  // namespace turnpike

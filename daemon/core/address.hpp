@@ -1,0 +1,43 @@
+// IP addresses: parsing host:port listen specs, printing peers, and matching CIDR ranges.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace turnpike {
+
+// An IPv4 or IPv6 address, IPv4 stored as ::ffff:a.b.c.d so both families compare alike.
+struct IpAddress {
+  std::array<std::uint8_t, 16> bytes{};
+  bool operator==(const IpAddress&) const = default;
+  std::string to_string() const;
+  static Result<IpAddress> parse(std::string_view text);
+  static IpAddress from_sockaddr(const sockaddr* addr);
+};
+
+struct IpAddressHash {
+  std::size_t operator()(const IpAddress& a) const;
+};
+
+struct CidrRange {
+  IpAddress network;
+  int prefix_bits = 128;  // in the 128-bit space
+  bool contains(const IpAddress& a) const;
+  static Result<CidrRange> parse(std::string_view text);  // "10.0.0.0/8", "::1", "192.168.1.5"
+};
+
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<ListenAddress> parse_listen_address(
+    std::string_view text);  // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0"
+
+}  // namespace turnpike

@@ -1,0 +1,110 @@
+// The daemon's configuration: typed values, the table that declares every key once, and file loading.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/log.hpp"
+#include "core/result.hpp"
+
+namespace turnpike {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::vector<std::string> allowed_origins{"*"};
+  double request_timeout_seconds = 10;
+  double idle_timeout_seconds = 60;
+  double shutdown_timeout_seconds = 10;
+};
+
+struct DatabaseConfig {
+  std::string path = "/var/lib/turnpike/turnpike.db";
+  std::string synchronous = "full";
+  std::int64_t busy_timeout_ms = 2000;
+};
+
+struct PairingConfig {
+  std::int64_t joinid_digits = 6;
+  std::int64_t max_expires_seconds = 86400;
+  double room_ttl_seconds = 604800;
+  double sweep_interval_seconds = 1;
+};
+
+struct SignalingConfig {
+  bool require_known_room = true;
+  double ping_interval_seconds = 30;
+  double pong_timeout_seconds = 60;
+};
+
+struct LimitsConfig {
+  std::int64_t max_header_bytes = 8192;
+  std::int64_t max_body_bytes = 16384;
+  std::int64_t max_message_bytes = 65536;
+  std::int64_t max_id_bytes = 128;
+  std::int64_t max_purge_ids = 1000;
+  std::int64_t max_outbound_bytes = 1048576;
+  std::int64_t max_connections = 10000;
+  std::int64_t max_connections_per_ip = 1000;
+  std::int64_t max_pending_codes = 100000;
+  double rest_rate_per_second = 100;
+  double rest_rate_burst = 200;
+  double ws_messages_per_second = 50;
+  double ws_message_burst = 200;
+  std::int64_t ws_rate_strikes = 100;
+  double failed_join_per_minute = 30;
+};
+
+struct AdminConfig {
+  std::vector<std::string> allow_from{"127.0.0.0/8", "::1"};
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  ServerConfig server;
+  DatabaseConfig database;
+  PairingConfig pairing;
+  SignalingConfig signaling;
+  LimitsConfig limits;
+  AdminConfig admin;
+  LogConfig log;
+
+  // Derived once after loading, so hot paths do not re-parse strings.
+  std::vector<CidrRange> admin_ranges;
+  LogLevel log_level = LogLevel::info;
+  bool any_origin = true;
+};
+
+// One declared key. `parse` stores a textual value into a Config (or explains why it cannot);
+// `show` renders the current value in the same textual form.
+struct ConfigKey {
+  std::string_view name;  // "section.key"
+  std::string_view default_value;
+  bool reloadable;
+  std::string_view doc;
+  std::function<Result<void>(Config&, std::string_view)> parse;
+  std::function<std::string(const Config&)> show;
+};
+
+const std::vector<ConfigKey>& config_keys();
+const ConfigKey* find_config_key(std::string_view name);
+
+// Parses INI text. Errors read `<origin>:<line>: <reason>`.
+Result<Config> parse_config(std::string_view text, std::string_view origin);
+Result<Config> load_config_file(const std::string& path);
+
+// Keys whose rendered values differ between two configs, in table order.
+std::vector<std::string_view> changed_keys(const Config& before, const Config& after);
+
+// The shipped config file text: every key, commented, at its default.
+std::string render_default_config();
+// The key table as a Markdown table for docs/CONFIG.md.
+std::string render_config_reference();
+
+}  // namespace turnpike

@@ -1,0 +1,312 @@
+// The key table: every configuration key declared once, with its type, default, reload rule and doc line.
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "core/config.hpp"
+#include "core/text.hpp"
+
+namespace turnpike {
+namespace {
+
+template <auto Section, auto Member>
+auto& field(Config& c) {
+  return (c.*Section).*Member;
+}
+template <auto Section, auto Member>
+const auto& field(const Config& c) {
+  return (c.*Section).*Member;
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+
+Result<std::int64_t> parse_integer(std::string_view text) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return make_error("expected an integer, got '" + std::string(text) + "'");
+  }
+  return v;
+}
+
+Result<double> parse_decimal(std::string_view text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, std::chars_format::fixed);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v)) {
+    return make_error("expected a number, got '" + std::string(text) + "'");
+  }
+  return v;
+}
+
+template <auto Section, auto Member>
+ConfigKey integer_key(std::string_view name, std::string_view def, std::int64_t min, std::int64_t max,
+                      bool reloadable, std::string_view doc) {
+  return {name,
+          def,
+          reloadable,
+          doc,
+          [min, max](Config& c, std::string_view text) -> Result<void> {
+            auto v = parse_integer(text);
+            if (!v) return v.error();
+            if (*v < min || *v > max) {
+              return make_error("must be between " + std::to_string(min) + " and " + std::to_string(max));
+            }
+            field<Section, Member>(c) = *v;
+            return {};
+          },
+          [](const Config& c) { return std::to_string(field<Section, Member>(c)); }};
+}
+
+// Seconds and rates: decimal numbers within [min, max]; min == 0 allows 0 (= off for rates).
+template <auto Section, auto Member>
+ConfigKey decimal_key(std::string_view name, std::string_view def, double min, double max, bool reloadable,
+                      std::string_view doc) {
+  return {name,
+          def,
+          reloadable,
+          doc,
+          [min, max](Config& c, std::string_view text) -> Result<void> {
+            auto v = parse_decimal(text);
+            if (!v) return v.error();
+            if (*v < min || *v > max) {
+              return make_error("must be between " + format_number(min) + " and " + format_number(max));
+            }
+            field<Section, Member>(c) = *v;
+            return {};
+          },
+          [](const Config& c) { return format_number(field<Section, Member>(c)); }};
+}
+
+template <auto Section, auto Member>
+ConfigKey bool_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc) {
+  return {name,
+          def,
+          reloadable,
+          doc,
+          [](Config& c, std::string_view text) -> Result<void> {
+            if (text == "true") {
+              field<Section, Member>(c) = true;
+            } else if (text == "false") {
+              field<Section, Member>(c) = false;
+            } else {
+              return make_error("expected true or false, got '" + std::string(text) + "'");
+            }
+            return {};
+          },
+          [](const Config& c) { return std::string(field<Section, Member>(c) ? "true" : "false"); }};
+}
+
+template <auto Section, auto Member>
+ConfigKey choice_key(std::string_view name, std::string_view def, std::vector<std::string_view> choices,
+                     bool reloadable, std::string_view doc) {
+  return {name,
+          def,
+          reloadable,
+          doc,
+          [choices](Config& c, std::string_view text) -> Result<void> {
+            for (auto choice : choices) {
+              if (text == choice) {
+                field<Section, Member>(c) = std::string(text);
+                return {};
+              }
+            }
+            std::string all;
+            for (auto choice : choices) all += (all.empty() ? "" : ", ") + std::string(choice);
+            return make_error("expected one of " + all + ", got '" + std::string(text) + "'");
+          },
+          [](const Config& c) { return field<Section, Member>(c); }};
+}
+
+// Free text, checked by `validate`.
+template <auto Section, auto Member>
+ConfigKey text_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc,
+                   Result<void> (*validate)(std::string_view)) {
+  return {name,
+          def,
+          reloadable,
+          doc,
+          [validate](Config& c, std::string_view text) -> Result<void> {
+            if (auto ok = validate(text); !ok) return ok;
+            field<Section, Member>(c) = std::string(text);
+            return {};
+          },
+          [](const Config& c) { return field<Section, Member>(c); }};
+}
+
+// Comma-separated list; each item checked by `validate`.
+template <auto Section, auto Member>
+ConfigKey list_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc,
+                   Result<void> (*validate)(std::string_view)) {
+  return {name,
+          def,
+          reloadable,
+          doc,
+          [validate](Config& c, std::string_view text) -> Result<void> {
+            std::vector<std::string> items;
+            for (auto item : split_trimmed(text, ',')) {
+              if (item.empty()) continue;
+              if (auto ok = validate(item); !ok) return ok;
+              items.emplace_back(item);
+            }
+            field<Section, Member>(c) = std::move(items);
+            return {};
+          },
+          [](const Config& c) { return join(field<Section, Member>(c), ", "); }};
+}
+
+Result<void> validate_listen(std::string_view text) {
+  auto parsed = parse_listen_address(text);
+  if (!parsed) return parsed.error();
+  return {};
+}
+
+Result<void> validate_path(std::string_view text) {
+  if (text.empty()) return make_error("must not be empty");
+  return {};
+}
+
+Result<void> validate_origin(std::string_view text) {
+  if (text == "*") return {};
+  if (text.starts_with("http://") || text.starts_with("https://")) {
+    if (text.find_first_of(" /", text.find("//") + 2) == std::string_view::npos) return {};
+  }
+  return make_error("origin must be * or scheme://host[:port], got '" + std::string(text) + "'");
+}
+
+Result<void> validate_cidr(std::string_view text) {
+  auto parsed = CidrRange::parse(text);
+  if (!parsed) return parsed.error();
+  return {};
+}
+
+constexpr double kYear = 365.0 * 86400;
+constexpr std::int64_t kMaxBytes = std::int64_t{1} << 30;
+
+std::vector<ConfigKey> build_table() {
+  using C = Config;
+  return {
+      // [server]
+      text_key<&C::server, &ServerConfig::listen>(
+          "server.listen", "127.0.0.1:8080", false,
+          "Address and port for HTTP and WebSocket (IPv6 as [::1]:8080; port 0 picks a free port).",
+          validate_listen),
+      list_key<&C::server, &ServerConfig::allowed_origins>(
+          "server.allowed_origins", "*", true,
+          "Comma-separated origins allowed by CORS and the WebSocket Origin check; * allows any.",
+          validate_origin),
+      decimal_key<&C::server, &ServerConfig::request_timeout_seconds>(
+          "server.request_timeout_seconds", "10", 0.1, 3600, true,
+          "Seconds a request may take to arrive completely before 408 request_timeout."),
+      decimal_key<&C::server, &ServerConfig::idle_timeout_seconds>(
+          "server.idle_timeout_seconds", "60", 0.1, 86400, true,
+          "Seconds an idle keep-alive HTTP connection is kept open."),
+      decimal_key<&C::server, &ServerConfig::shutdown_timeout_seconds>(
+          "server.shutdown_timeout_seconds", "10", 0.1, 600, true,
+          "On SIGTERM, seconds to wait for connections to finish before exiting."),
+      // [database]
+      text_key<&C::database, &DatabaseConfig::path>(
+          "database.path", "/var/lib/turnpike/turnpike.db", false,
+          "The SQLite file shared with coturn (WAL mode; never replace it by renaming).", validate_path),
+      choice_key<&C::database, &DatabaseConfig::synchronous>(
+          "database.synchronous", "full", {"full", "normal"}, false,
+          "SQLite durability: full syncs every commit; normal may lose the last commits on power loss."),
+      integer_key<&C::database, &DatabaseConfig::busy_timeout_ms>(
+          "database.busy_timeout_ms", "2000", 0, 60000, false,
+          "Milliseconds to wait for a lock held by another process (coturn, sqlite3) before failing."),
+      // [pairing]
+      integer_key<&C::pairing, &PairingConfig::joinid_digits>("pairing.joinid_digits", "6", 4, 12, true,
+                                                              "Number of ASCII digits in a join code."),
+      integer_key<&C::pairing, &PairingConfig::max_expires_seconds>(
+          "pairing.max_expires_seconds", "86400", 1, 31536000, true,
+          "Largest expiresInSeconds a join code may ask for."),
+      decimal_key<&C::pairing, &PairingConfig::room_ttl_seconds>(
+          "pairing.room_ttl_seconds", "604800", 0.1, 10 * kYear, true,
+          "Seconds a room lives without activity before it expires."),
+      decimal_key<&C::pairing, &PairingConfig::sweep_interval_seconds>(
+          "pairing.sweep_interval_seconds", "1", 0.05, 3600, true,
+          "Seconds between sweeps that remove expired join codes and idle rooms."),
+      // [signaling]
+      bool_key<&C::signaling, &SignalingConfig::require_known_room>(
+          "signaling.require_known_room", "true", true,
+          "WebSocket rooms must have been created through the pairing API (false: any roomId, as the "
+          "reference server)."),
+      decimal_key<&C::signaling, &SignalingConfig::ping_interval_seconds>(
+          "signaling.ping_interval_seconds", "30", 0.1, 3600, true,
+          "Seconds between WebSocket pings the server sends."),
+      decimal_key<&C::signaling, &SignalingConfig::pong_timeout_seconds>(
+          "signaling.pong_timeout_seconds", "60", 0.1, 7200, true,
+          "Seconds without any frame from a client before its socket is closed and its seat freed; must "
+          "exceed ping_interval_seconds."),
+      // [limits]
+      integer_key<&C::limits, &LimitsConfig::max_header_bytes>(
+          "limits.max_header_bytes", "8192", 256, 1048576, true,
+          "Largest HTTP request line plus headers, in bytes (431 headers_too_large)."),
+      integer_key<&C::limits, &LimitsConfig::max_body_bytes>(
+          "limits.max_body_bytes", "16384", 2, kMaxBytes, true,
+          "Largest HTTP request body (413 body_too_large)."),
+      integer_key<&C::limits, &LimitsConfig::max_message_bytes>(
+          "limits.max_message_bytes", "65536", 16, kMaxBytes, true,
+          "Largest WebSocket message; a larger one closes the socket with 1009."),
+      integer_key<&C::limits, &LimitsConfig::max_id_bytes>(
+          "limits.max_id_bytes", "128", 1, 65536, true,
+          "Largest client id, device id or room id, in UTF-8 bytes."),
+      integer_key<&C::limits, &LimitsConfig::max_purge_ids>(
+          "limits.max_purge_ids", "1000", 1, 1000000, true,
+          "Most device ids one purge request may name (400 too_many_device_ids)."),
+      integer_key<&C::limits, &LimitsConfig::max_outbound_bytes>(
+          "limits.max_outbound_bytes", "1048576", 1024, kMaxBytes, true,
+          "Bytes queued for one socket that does not read before it is closed (WebSocket: 1008)."),
+      integer_key<&C::limits, &LimitsConfig::max_connections>(
+          "limits.max_connections", "10000", 1, 10000000, true,
+          "Most open client connections; more get 503 too_many_connections."),
+      integer_key<&C::limits, &LimitsConfig::max_connections_per_ip>(
+          "limits.max_connections_per_ip", "1000", 1, 10000000, true,
+          "Most open connections from one client address."),
+      integer_key<&C::limits, &LimitsConfig::max_pending_codes>(
+          "limits.max_pending_codes", "100000", 1, 100000000, true,
+          "Most live join codes; more get 503 too_many_pending_codes."),
+      decimal_key<&C::limits, &LimitsConfig::rest_rate_per_second>(
+          "limits.rest_rate_per_second", "100", 0, 1e9, true,
+          "REST requests per second per client address (token bucket refill); 0 = off."),
+      decimal_key<&C::limits, &LimitsConfig::rest_rate_burst>("limits.rest_rate_burst", "200", 0, 1e9, true,
+                                                              "REST burst per client address."),
+      decimal_key<&C::limits, &LimitsConfig::ws_messages_per_second>(
+          "limits.ws_messages_per_second", "50", 0, 1e9, true,
+          "WebSocket messages per second per connection; 0 = off."),
+      decimal_key<&C::limits, &LimitsConfig::ws_message_burst>("limits.ws_message_burst", "200", 0, 1e9, true,
+                                                               "WebSocket message burst per connection."),
+      integer_key<&C::limits, &LimitsConfig::ws_rate_strikes>(
+          "limits.ws_rate_strikes", "100", 0, 1000000000, true,
+          "Dropped messages within 10 s after which a connection is closed with 1008."),
+      decimal_key<&C::limits, &LimitsConfig::failed_join_per_minute>(
+          "limits.failed_join_per_minute", "30", 0, 1e9, true,
+          "Failed (404) accept/check attempts per minute per client address; 0 = off."),
+      // [admin]
+      list_key<&C::admin, &AdminConfig::allow_from>(
+          "admin.allow_from", "127.0.0.0/8, ::1", true,
+          "Addresses or CIDR ranges allowed on /rooms and /metrics.", validate_cidr),
+      // [log]
+      choice_key<&C::log, &LogConfig::level>("log.level", "info", {"debug", "info", "warn", "error"}, true,
+                                             "Lowest level written to stderr."),
+  };
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> table = build_table();
+  return table;
+}
+
+const ConfigKey* find_config_key(std::string_view name) {
+  for (const auto& key : config_keys()) {
+    if (key.name == name) return &key;
+  }
+  return nullptr;
+}
+
+}  // namespace turnpike

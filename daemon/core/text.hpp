@@ -1,0 +1,16 @@
+// Small string helpers shared across the daemon.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace turnpike {
+
+std::string_view trim(std::string_view s);
+std::vector<std::string_view> split_trimmed(std::string_view s, char separator);
+std::string join(const std::vector<std::string>& items, std::string_view separator);
+bool iequals(std::string_view a, std::string_view b);
+std::string to_lower(std::string_view s);
+
+}  // namespace turnpike

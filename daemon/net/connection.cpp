@@ -1,0 +1,135 @@
+// One client TCP connection on a bufferevent.
+#include "net/connection.hpp"
+
+#include <event2/buffer.h>
+
+#include "net/server.hpp"
+
+#include <sys/socket.h>
+
+namespace turnpike {
+namespace {
+
+constexpr double kEofLingerSeconds = 2;
+
+}  // namespace
+
+Connection::Connection(Server& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer,
+                       std::size_t max_outbound)
+    : server_(server),
+      id_(id),
+      bev_(std::move(bev)),
+      peer_(peer),
+      max_outbound_(max_outbound),
+      linger_(bufferevent_get_base(bev_.get()), &Connection::on_linger, this) {
+  bufferevent_setcb(bev_.get(), &Connection::on_read, &Connection::on_write, &Connection::on_event, this);
+}
+
+Connection::~Connection() = default;
+
+event_base* Connection::base() const {
+  return bufferevent_get_base(bev_.get());
+}
+
+void Connection::start(std::unique_ptr<ConnectionHandler> handler) {
+  handler_ = std::move(handler);
+  bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+}
+
+void Connection::replace_handler(std::unique_ptr<ConnectionHandler> next) {
+  next_handler_ = std::move(next);
+}
+
+bool Connection::send(std::string_view bytes) {
+  if (closing()) return false;
+  evbuffer* output = bufferevent_get_output(bev_.get());
+  if (evbuffer_get_length(output) + bytes.size() > max_outbound_) return false;
+  bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  return true;
+}
+
+void Connection::discard_output() {
+  evbuffer* output = bufferevent_get_output(bev_.get());
+  evbuffer_drain(output, evbuffer_get_length(output));
+}
+
+void Connection::close_after_flush(double linger_seconds) {
+  if (closing()) return;
+  flushing_ = true;
+  linger_.start(linger_seconds);
+  flush_progress();
+}
+
+// While flushing: once everything is written, half-close and wait for the client's FIN, reading and
+// discarding what it still sends. Closing with unread input would make the kernel send RST, and the client
+// would lose the last response or close frame.
+void Connection::flush_progress() {
+  if (closing_ || evbuffer_get_length(bufferevent_get_output(bev_.get())) > 0) return;
+  if (peer_finished_) {
+    close();
+  } else if (!write_shut_) {
+    write_shut_ = true;
+    shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
+  }
+}
+
+void Connection::close() {
+  if (closing_) return;
+  closing_ = true;
+  linger_.stop();
+  bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+  bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
+  server_.retire(id_);
+}
+
+void Connection::finish() {
+  if (handler_) handler_->on_close();
+}
+
+void Connection::dispatch_input() {
+  in_callback_ = true;
+  evbuffer* input = bufferevent_get_input(bev_.get());
+  while (!closing() && evbuffer_get_length(input) > 0) {
+    handler_->on_input(input);
+    if (!next_handler_) break;
+    handler_ = std::move(next_handler_);
+  }
+  if (next_handler_) handler_ = std::move(next_handler_);
+  in_callback_ = false;
+}
+
+void Connection::on_read(bufferevent* bev, void* self) {
+  auto* connection = static_cast<Connection*>(self);
+  if (connection->flushing_) {
+    evbuffer* input = bufferevent_get_input(bev);
+    evbuffer_drain(input, evbuffer_get_length(input));
+    return;
+  }
+  connection->dispatch_input();
+}
+
+void Connection::on_write(bufferevent*, void* self) {
+  auto* connection = static_cast<Connection*>(self);
+  if (connection->flushing_) connection->flush_progress();
+}
+
+void Connection::on_event(bufferevent*, short what, void* self) {
+  auto* connection = static_cast<Connection*>(self);
+  if (what & BEV_EVENT_EOF) {
+    // The client stopped sending; what we queued for it may still be written.
+    connection->peer_finished_ = true;
+    if (connection->flushing_) {
+      connection->flush_progress();
+    } else {
+      connection->close_after_flush(kEofLingerSeconds);
+    }
+  } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    connection->close();
+  }
+}
+
+void Connection::on_linger(void* self) {
+  static_cast<Connection*>(self)->close();
+}
+
+}  // namespace turnpike

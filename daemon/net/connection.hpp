@@ -1,0 +1,82 @@
+// One client TCP connection: owns the bufferevent, queues output under a cap, and hands input to the
+// current protocol handler (HTTP first, WebSocket after an upgrade).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/address.hpp"
+#include "net/event_handles.hpp"
+
+namespace turnpike {
+
+class Server;
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // New bytes are in `input`; consume what can be used.
+  virtual void on_input(evbuffer* input) = 0;
+  // The connection has ended (called once, outside of any other handler callback).
+  virtual void on_close() {}
+  // The server is shutting down.
+  virtual void on_shutdown() = 0;
+  virtual bool is_websocket() const { return false; }
+};
+
+class Connection {
+ public:
+  Connection(Server& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer, std::size_t max_outbound);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start(std::unique_ptr<ConnectionHandler> handler);
+  // Takes effect when the current callback returns; any input left is then given to the new handler.
+  void replace_handler(std::unique_ptr<ConnectionHandler> next);
+
+  // Queues bytes. Returns false, queuing nothing, when that would pass the outbound cap.
+  bool send(std::string_view bytes);
+  // Drops everything queued and not yet written.
+  void discard_output();
+  // Stops taking input; ends the connection once the output is written and the client has closed its side,
+  // or `linger_seconds` have passed.
+  void close_after_flush(double linger_seconds);
+  // Ends the connection now (queued output is dropped).
+  void close();
+
+  bool closing() const { return closing_ || flushing_; }
+  std::uint64_t id() const { return id_; }
+  const IpAddress& peer() const { return peer_; }
+  Server& server() { return server_; }
+  event_base* base() const;
+  ConnectionHandler* handler() { return handler_.get(); }
+  void set_max_outbound(std::size_t bytes) { max_outbound_ = bytes; }
+
+ private:
+  friend class Server;
+  static void on_read(bufferevent* bev, void* self);
+  static void on_write(bufferevent* bev, void* self);
+  static void on_event(bufferevent* bev, short what, void* self);
+  static void on_linger(void* self);
+  void dispatch_input();
+  void flush_progress();
+  void finish();  // called by the server when the connection is retired
+
+  Server& server_;
+  std::uint64_t id_;
+  BufferEventPtr bev_;
+  IpAddress peer_;
+  std::size_t max_outbound_;
+  std::unique_ptr<ConnectionHandler> handler_;
+  std::unique_ptr<ConnectionHandler> next_handler_;
+  Timer linger_;
+  bool in_callback_ = false;
+  bool flushing_ = false;
+  bool write_shut_ = false;     // we sent FIN
+  bool peer_finished_ = false;  // the client sent FIN
+  bool closing_ = false;
+};
+
+}  // namespace turnpike

@@ -1,0 +1,119 @@
+// Prometheus text rendering of the daemon's counters.
+#include "ops/metrics.hpp"
+
+#include <cstdio>
+
+namespace turnpike {
+namespace {
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+template <class Map>
+std::uint64_t& counter(Map& map, std::string_view key) {
+  auto it = map.find(key);
+  if (it == map.end()) it = map.emplace(std::string(key), 0).first;
+  return it->second;
+}
+
+}  // namespace
+
+void Metrics::count_request(std::string_view route, int status, double seconds) {
+  ++requests_[{std::string(route), status}];
+  auto& h = latency_[std::string(route)];
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++h.buckets[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+void Metrics::count_relayed(std::string_view type) {
+  ++counter(relayed_, type);
+}
+void Metrics::count_rate_limited(std::string_view kind) {
+  ++counter(rate_limited_, kind);
+}
+void Metrics::count_ws_close(std::uint16_t code) {
+  ++ws_closes_[code];
+}
+void Metrics::count_connection_rejected() {
+  ++connections_rejected_;
+}
+
+std::uint64_t Metrics::rate_limited(std::string_view kind) const {
+  auto it = rate_limited_.find(kind);
+  return it == rate_limited_.end() ? 0 : it->second;
+}
+
+std::string Metrics::render(const Gauges& g) const {
+  std::string out;
+  out.reserve(4096);
+  header(out, "turnpike_connections", "gauge", "Open client connections by protocol.");
+  out += "turnpike_connections{protocol=\"http\"} " + std::to_string(g.http_connections) + "\n";
+  out += "turnpike_connections{protocol=\"websocket\"} " + std::to_string(g.ws_connections) + "\n";
+  header(out, "turnpike_signaling_rooms", "gauge", "Signaling rooms with at least one connected member.");
+  out += "turnpike_signaling_rooms " + std::to_string(g.signaling_rooms) + "\n";
+  if (g.pairing_rooms >= 0) {
+    header(out, "turnpike_rooms", "gauge", "Rooms created through the pairing API and not yet ended.");
+    out += "turnpike_rooms " + std::to_string(g.pairing_rooms) + "\n";
+    header(out, "turnpike_pendings", "gauge", "Live join codes waiting to be accepted or checked.");
+    out += "turnpike_pendings " + std::to_string(g.pendings) + "\n";
+  }
+  header(out, "turnpike_uptime_seconds", "gauge", "Seconds since the daemon started.");
+  out += "turnpike_uptime_seconds " + number(g.uptime_seconds) + "\n";
+
+  header(out, "turnpike_http_requests_total", "counter", "HTTP requests by route and status.");
+  for (const auto& [key, n] : requests_) {
+    out += "turnpike_http_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) +
+           "\"} " + std::to_string(n) + "\n";
+  }
+  header(out, "turnpike_http_request_duration_seconds", "histogram", "Time to handle an HTTP request.");
+  for (const auto& [route, h] : latency_) {
+    std::string label = "route=\"" + route + "\"";
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      out += "turnpike_http_request_duration_seconds_bucket{" + label + ",le=\"" + number(kBuckets[i]) +
+             "\"} " + std::to_string(h.buckets[i]) + "\n";
+    }
+    out += "turnpike_http_request_duration_seconds_bucket{" + label + ",le=\"+Inf\"} " +
+           std::to_string(h.count) + "\n";
+    out += "turnpike_http_request_duration_seconds_sum{" + label + "} " + number(h.sum) + "\n";
+    out += "turnpike_http_request_duration_seconds_count{" + label + "} " + std::to_string(h.count) + "\n";
+  }
+  header(out, "turnpike_messages_relayed_total", "counter", "Signaling messages relayed to a peer, by type.");
+  for (std::string_view type : {"webrtc_offer", "webrtc_answer", "ice_candidate"}) {
+    auto it = relayed_.find(type);
+    out += "turnpike_messages_relayed_total{type=\"" + std::string(type) + "\"} " +
+           std::to_string(it == relayed_.end() ? 0 : it->second) + "\n";
+  }
+  header(out, "turnpike_rate_limited_total", "counter", "Requests or messages refused by a rate limit.");
+  for (std::string_view kind : {"rest", "ws", "failed_join"}) {
+    out += "turnpike_rate_limited_total{kind=\"" + std::string(kind) + "\"} " +
+           std::to_string(rate_limited(kind)) + "\n";
+  }
+  header(out, "turnpike_ws_closes_total", "counter",
+         "WebSocket connections closed by the server, by close code.");
+  for (const auto& [code, n] : ws_closes_) {
+    out += "turnpike_ws_closes_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
+  }
+  header(out, "turnpike_connections_rejected_total", "counter", "Connections refused by connection limits.");
+  out += "turnpike_connections_rejected_total " + std::to_string(connections_rejected_) + "\n";
+  return out;
+}
+
+}  // namespace turnpike

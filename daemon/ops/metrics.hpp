@@ -1,0 +1,48 @@
+// Counters and histograms of the daemon, rendered in the Prometheus text format for GET /metrics.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace turnpike {
+
+struct Gauges {
+  std::uint64_t http_connections = 0;
+  std::uint64_t ws_connections = 0;
+  std::uint64_t signaling_rooms = 0;
+  std::int64_t pairing_rooms = -1;  // -1: unknown (database unavailable)
+  std::int64_t pendings = -1;
+  double uptime_seconds = 0;
+};
+
+class Metrics {
+ public:
+  void count_request(std::string_view route, int status, double seconds);
+  void count_relayed(std::string_view type);
+  void count_rate_limited(std::string_view kind);  // "rest", "ws", "failed_join"
+  void count_ws_close(std::uint16_t code);
+  void count_connection_rejected();
+
+  std::uint64_t rate_limited(std::string_view kind) const;
+  std::string render(const Gauges& gauges) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1,    2.5};
+  struct Histogram {
+    std::array<std::uint64_t, kBuckets.size()> buckets{};
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+  std::map<std::pair<std::string, int>, std::uint64_t> requests_;
+  std::map<std::string, Histogram> latency_;
+  std::map<std::string, std::uint64_t, std::less<>> relayed_;
+  std::map<std::string, std::uint64_t, std::less<>> rate_limited_;
+  std::map<std::uint16_t, std::uint64_t> ws_closes_;
+  std::uint64_t connections_rejected_ = 0;
+};
+
+}  // namespace turnpike

@@ -1,0 +1,15 @@
+// Operations endpoints: GET /health, GET /rooms and GET /metrics.
+#pragma once
+
+#include "app/request_context.hpp"
+#include "http/response.hpp"
+
+namespace turnpike {
+
+class App;
+
+http::Response health_response(App& app, const RequestContext& ctx);
+http::Response rooms_response(App& app);
+http::Response metrics_response(App& app);
+
+}  // namespace turnpike

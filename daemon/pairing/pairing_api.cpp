@@ -1,0 +1,288 @@
+// The pairing REST API handlers (PROTOCOL.md §HTTP and REST).
+#include "pairing/pairing_api.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "core/json_text.hpp"
+#include "core/log.hpp"
+#include "core/random.hpp"
+#include "ops/metrics.hpp"
+#include "pairing/field_rules.hpp"
+#include "pairing/pairing_store.hpp"
+#include "signaling/signaling.hpp"
+
+namespace turnpike {
+namespace {
+
+using http::Response;
+using nlohmann::json;
+
+constexpr std::size_t kRoomIdBytes = 24;  // 48 hex characters
+
+// Checks one id field: missing_<name> or invalid_<name>, or its value.
+std::optional<Response> id_field_error(const json& body, std::string_view name, const Config& config) {
+  if (is_missing_field(body, name)) return Response::error(400, "missing_" + std::string(name));
+  if (!is_valid_id(body[std::string(name)], config.limits.max_id_bytes)) {
+    return Response::error(400, "invalid_" + std::string(name));
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> joinid_error(const json& body, const Config& config, std::string& joinid) {
+  if (is_missing_field(body, "joinid")) return Response::error(400, "missing_joinid");
+  auto normalized = normalize_joinid(body["joinid"], static_cast<int>(config.pairing.joinid_digits));
+  if (!normalized) return Response::error(400, "invalid_joinid");
+  joinid = std::move(*normalized);
+  return std::nullopt;
+}
+
+std::string expires_details(std::int64_t max_seconds) {
+  if (max_seconds == 86400) return "must be 1-86400 seconds (1 sec to 24 hours)";
+  return "must be 1-" + std::to_string(max_seconds) + " seconds";
+}
+
+// roomid from the query string, else from the body (as the reference reads it for GET).
+std::optional<Response> roomid_field(const http::Request& request, const json& body, const Config& config,
+                                     std::string& roomid) {
+  if (auto from_query = request.query_param("roomid"); from_query && !from_query->empty()) {
+    if (!is_valid_id_text(*from_query, config.limits.max_id_bytes))
+      return Response::error(400, "invalid_roomid");
+    roomid = std::move(*from_query);
+    return std::nullopt;
+  }
+  if (auto error = id_field_error(body, "roomid", config)) return error;
+  roomid = body["roomid"].get<std::string>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<json> parse_body(const http::Request& request) {
+  if (request.body.empty()) return json::object();
+  auto value = parse_json(request.body);
+  if (value.is_discarded() || !value.is_object()) return std::nullopt;
+  return value;
+}
+
+Response internal_error(std::string_view operation, const std::string& why) {
+  log_error("internal_error").kv("operation", operation).kv("reason", why);
+  return Response::error(500, "internal_error");
+}
+
+Response rate_limited_response(double retry_after_seconds) {
+  auto seconds = static_cast<long long>(std::max(1.0, std::ceil(retry_after_seconds)));
+  return Response::error(429, "rate_limited").with_header("Retry-After", std::to_string(seconds));
+}
+
+PairingApi::PairingApi(PairingStore& store, Signaling& signaling, Metrics& metrics)
+    : store_(store), signaling_(signaling), metrics_(metrics) {}
+
+static RateSettings failed_join_rate(const Config& config) {
+  return {config.limits.failed_join_per_minute / 60.0, config.limits.failed_join_per_minute};
+}
+
+std::optional<Response> PairingApi::failed_join_blocked(const RequestContext& ctx) {
+  auto rate = failed_join_rate(ctx.config);
+  if (failed_joins_.has_token(ctx.peer, rate, ctx.now)) return std::nullopt;
+  metrics_.count_rate_limited("failed_join");
+  log_warn("failed_join_limited").kv("peer", ctx.peer.to_string());
+  return rate_limited_response(failed_joins_.seconds_until_token(ctx.peer, rate, ctx.now));
+}
+
+void PairingApi::count_failed_join(const RequestContext& ctx) {
+  (void)failed_joins_.try_take(ctx.peer, failed_join_rate(ctx.config), ctx.now);
+}
+
+Response PairingApi::create(const http::Request& request, const RequestContext& ctx) {
+  auto body = parse_body(request);
+  if (!body) return Response::error(400, "invalid_json");
+  std::string joinid;
+  if (auto error = joinid_error(*body, ctx.config, joinid)) return *error;
+  if (auto error = id_field_error(*body, "client1", ctx.config)) return *error;
+  if (is_missing_field(*body, "expiresInSeconds")) return Response::error(400, "missing_expiresInSeconds");
+  auto seconds = parse_expires_seconds((*body)["expiresInSeconds"], ctx.config.pairing.max_expires_seconds);
+  if (!seconds) {
+    nlohmann::ordered_json error = {{"error", "invalid_expiresInSeconds"},
+                                    {"details", expires_details(ctx.config.pairing.max_expires_seconds)}};
+    return Response::json(400, to_json_text(error));
+  }
+  auto live = store_.live_pending_count(ctx.now_ms);
+  if (!live) return internal_error("create", live.error().message);
+  if (*live >= ctx.config.limits.max_pending_codes) return Response::error(503, "too_many_pending_codes");
+
+  std::int64_t exp_ms = ctx.now_ms + *seconds * 1000;
+  auto outcome = store_.create_pending(joinid, (*body)["client1"].get<std::string>(), ctx.now_ms, exp_ms);
+  if (!outcome) return internal_error("create", outcome.error().message);
+  if (*outcome == CreateOutcome::conflict) return Response::error(409, "conflict");
+  return Response::json(201, R"({"ok":true,"exp":")" + format_iso8601_ms(exp_ms) + "\"}");
+}
+
+Response PairingApi::accept(const http::Request& request, const RequestContext& ctx) {
+  auto body = parse_body(request);
+  if (!body) return Response::error(400, "invalid_json");
+  std::string joinid;
+  if (auto error = joinid_error(*body, ctx.config, joinid)) return *error;
+  if (auto error = id_field_error(*body, "client2", ctx.config)) return *error;
+  if (auto blocked = failed_join_blocked(ctx)) return *blocked;
+
+  auto outcome =
+      store_.accept(joinid, (*body)["client2"].get<std::string>(), ctx.now_ms, random_hex(kRoomIdBytes));
+  if (!outcome) return internal_error("accept", outcome.error().message);
+  switch (outcome->kind) {
+    case AcceptOutcome::Kind::accepted:
+      return Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}");
+    case AcceptOutcome::Kind::conflict:
+      return Response::error(409, "conflict");
+    case AcceptOutcome::Kind::not_found:
+      break;
+  }
+  count_failed_join(ctx);
+  return Response::error(404, "not_found_or_expired");
+}
+
+Response PairingApi::check(const http::Request& request, const RequestContext& ctx) {
+  auto body = parse_body(request);
+  if (!body) return Response::error(400, "invalid_json");
+  std::string joinid;
+  if (auto error = joinid_error(*body, ctx.config, joinid)) return *error;
+  if (auto error = id_field_error(*body, "client1", ctx.config)) return *error;
+  if (auto blocked = failed_join_blocked(ctx)) return *blocked;
+
+  auto outcome = store_.check(joinid, (*body)["client1"].get<std::string>(), ctx.now_ms);
+  if (!outcome) return internal_error("check", outcome.error().message);
+  switch (outcome->kind) {
+    case CheckOutcome::Kind::ready:
+      (void)store_.touch_room(outcome->roomid, ctx.now_ms);
+      return Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}");
+    case CheckOutcome::Kind::waiting:
+      return Response::empty(204);
+    case CheckOutcome::Kind::not_found:
+      break;
+  }
+  count_failed_join(ctx);
+  return Response::error(404, "not_found_or_expired");
+}
+
+Response PairingApi::get_room(const http::Request& request, const RequestContext& ctx) {
+  auto body = parse_body(request);
+  if (!body) body = json::object();  // a GET body is optional; a bad one is ignored like a missing one
+  std::string roomid;
+  if (auto error = roomid_field(request, *body, ctx.config, roomid)) return *error;
+  auto room = store_.find_room(roomid);
+  if (!room) return internal_error("get_room", room.error().message);
+  if (!*room) return Response::error(404, "not_found");
+  (void)store_.touch_room(roomid, ctx.now_ms);
+  nlohmann::ordered_json out = {
+      {"roomid", (*room)->roomid}, {"client1", (*room)->client1}, {"client2", (*room)->client2}};
+  return Response::json(200, to_json_text(out));
+}
+
+Response PairingApi::delete_room(const http::Request& request, const RequestContext& ctx) {
+  auto body = parse_body(request);
+  if (!body) return Response::error(400, "invalid_json");
+  std::string roomid;
+  if (auto error = roomid_field(request, *body, ctx.config, roomid)) return *error;
+  auto deleted = store_.delete_room(roomid);
+  if (!deleted) return internal_error("delete_room", deleted.error().message);
+  if (*deleted) log_info("room_deleted").kv("reason", "deleted");
+  signaling_.close_room(roomid, "deleted");
+  occupied_touched_ms_.erase(roomid);
+  return Response::json(200, R"({"ok":true})");
+}
+
+Response PairingApi::purge(const http::Request& request, const RequestContext& ctx) {
+  auto body = parse_body(request);
+  if (!body) return Response::error(400, "invalid_json");
+  std::vector<std::string> ids;
+  std::size_t count = 0;
+  auto list = body->find("deviceIds");
+  auto single = body->find("deviceId");
+  if (list != body->end() && list->is_array()) {
+    if (list->empty()) return Response::error(400, "empty_deviceIds_array");
+    if (list->size() > static_cast<std::size_t>(ctx.config.limits.max_purge_ids)) {
+      return Response::error(400, "too_many_device_ids");
+    }
+    std::size_t invalid = 0;
+    for (const auto& item : *list) {
+      bool blank = !item.is_string() ||
+                   item.get_ref<const std::string&>().find_first_not_of(" \t\r\n\f\v") == std::string::npos;
+      if (blank || !is_valid_id(item, ctx.config.limits.max_id_bytes)) {
+        ++invalid;
+      } else {
+        ids.push_back(item.get<std::string>());
+      }
+    }
+    if (invalid > 0) {
+      nlohmann::ordered_json out = {{"error", "invalid_device_ids"}, {"count", invalid}};
+      return Response::json(400, to_json_text(out));
+    }
+    count = list->size();
+  } else if (single != body->end() && single->is_string() && !single->get_ref<const std::string&>().empty()) {
+    const auto& id = single->get_ref<const std::string&>();
+    if (id.find_first_not_of(" \t\r\n\f\v") == std::string::npos ||
+        !is_valid_id(*single, ctx.config.limits.max_id_bytes)) {
+      return Response::json(400, R"({"error":"invalid_device_ids","count":1})");
+    }
+    ids.push_back(id);
+    count = 1;
+  } else {
+    return Response::error(400, "missing_deviceIds_or_deviceId");
+  }
+
+  auto outcome = store_.purge_devices(ids);
+  if (!outcome) return internal_error("purge", outcome.error().message);
+  for (const auto& roomid : outcome->deleted_roomids) {
+    signaling_.close_room(roomid, "purged");
+    occupied_touched_ms_.erase(roomid);
+  }
+  log_info("devices_purged")
+      .kv("devices", static_cast<std::uint64_t>(count))
+      .kv("rooms", outcome->rooms_deleted)
+      .kv("pendings", outcome->pendings_deleted);
+  nlohmann::ordered_json out = {{"success", true},
+                                {"deviceIdCount", count},
+                                {"roomsDeleted", outcome->rooms_deleted},
+                                {"pendingsDeleted", outcome->pendings_deleted}};
+  return Response::json(200, to_json_text(out));
+}
+
+void PairingApi::sweep(const Config& config, std::int64_t now_ms) {
+  if (auto removed = store_.delete_expired_pendings(now_ms); !removed) {
+    log_error("sweep_failed").kv("reason", removed.error().message);
+  } else if (*removed > 0) {
+    log_info("pendings_expired").kv("count", *removed);
+  }
+
+  // A room with a connected member is active: refresh it well before it could expire.
+  auto ttl_ms = static_cast<std::int64_t>(config.pairing.room_ttl_seconds * 1000);
+  auto refresh_every_ms = std::min<std::int64_t>(ttl_ms / 2, 60000);
+  std::unordered_map<std::string, std::int64_t> still_occupied;
+  for (auto& room : signaling_.rooms().room_ids()) {
+    auto it = occupied_touched_ms_.find(room);
+    std::int64_t touched = it == occupied_touched_ms_.end() ? 0 : it->second;
+    if (now_ms - touched >= refresh_every_ms) {
+      (void)store_.touch_room(room, now_ms);
+      touched = now_ms;
+    }
+    still_occupied.emplace(std::move(room), touched);
+  }
+  occupied_touched_ms_ = std::move(still_occupied);
+
+  auto expired = store_.delete_idle_rooms(now_ms - ttl_ms);
+  if (!expired) {
+    log_error("sweep_failed").kv("reason", expired.error().message);
+    return;
+  }
+  for (const auto& roomid : *expired) signaling_.close_room(roomid, "expired");
+  if (!expired->empty()) log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
+}
+
+void PairingApi::prune_limits(const Config& config, double now) {
+  failed_joins_.prune(failed_join_rate(config), now);
+}
+
+}  // namespace turnpike

@@ -1,0 +1,52 @@
+// The pairing REST API: join codes, accept, check, room lookup, deletion and device purge.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "app/request_context.hpp"
+#include "core/rate_limiter.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+
+namespace turnpike {
+
+class PairingStore;
+class Signaling;
+class Metrics;
+
+class PairingApi {
+ public:
+  PairingApi(PairingStore& store, Signaling& signaling, Metrics& metrics);
+
+  http::Response create(const http::Request& request, const RequestContext& ctx);
+  http::Response accept(const http::Request& request, const RequestContext& ctx);
+  http::Response check(const http::Request& request, const RequestContext& ctx);
+  http::Response get_room(const http::Request& request, const RequestContext& ctx);
+  http::Response delete_room(const http::Request& request, const RequestContext& ctx);
+  http::Response purge(const http::Request& request, const RequestContext& ctx);
+
+  // Removes expired join codes and idle rooms; members of expired rooms get room_closed.
+  void sweep(const Config& config, std::int64_t now_ms);
+  void prune_limits(const Config& config, double now);
+
+ private:
+  std::optional<http::Response> failed_join_blocked(const RequestContext& ctx);
+  void count_failed_join(const RequestContext& ctx);
+
+  PairingStore& store_;
+  Signaling& signaling_;
+  Metrics& metrics_;
+  AddressRateLimiter failed_joins_;
+  std::unordered_map<std::string, std::int64_t> occupied_touched_ms_;  // rooms kept alive by members
+};
+
+// Parses a request body: empty is {}, anything but a JSON object is nullopt (400 invalid_json).
+std::optional<nlohmann::json> parse_body(const http::Request& request);
+http::Response internal_error(std::string_view operation, const std::string& why);
+http::Response rate_limited_response(double retry_after_seconds);
+
+}  // namespace turnpike

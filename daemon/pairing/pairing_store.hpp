@@ -1,0 +1,117 @@
+// PairingStore: pending join codes and rooms of the pairing API in SQLite (WAL, prepared statements only).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "pairing/sqlite_handles.hpp"
+
+namespace turnpike {
+
+struct StoreOptions {
+  std::string path;
+  bool synchronous_full = true;  // PRAGMA synchronous = FULL, else NORMAL
+  int busy_timeout_ms = 2000;
+};
+
+struct RoomRow {
+  std::string roomid, client1, client2;
+  std::int64_t created_ms, last_active_ms;
+};
+
+enum class CreateOutcome { created, conflict };
+
+struct AcceptOutcome {
+  enum class Kind { accepted, not_found, conflict } kind;
+  std::string roomid;  // set when accepted
+};
+
+struct CheckOutcome {
+  enum class Kind { not_found, waiting, ready } kind;
+  std::string roomid;  // set when ready
+};
+
+struct PurgeOutcome {
+  std::int64_t rooms_deleted = 0, pendings_deleted = 0;
+  std::vector<std::string> deleted_roomids;
+};
+
+struct StoreCounts {
+  std::int64_t pendings = 0, rooms = 0;  // pendings counts live ones only
+};
+
+// All times are Unix epoch milliseconds supplied by the caller. A pending is live iff exp_ms > now_ms.
+// Every operation that runs more than one statement does so in one BEGIN IMMEDIATE transaction that is rolled
+// back on any failure. SQLite failures come back as Error (message for the log); nothing throws.
+// One thread owns a store.
+class PairingStore {
+ public:
+  // Opens or creates the file, switches it to WAL (fails if SQLite does not confirm), sets busy_timeout,
+  // synchronous and foreign_keys, applies the embedded migrations and prepares every statement.
+  static Result<std::unique_ptr<PairingStore>> open(const StoreOptions& options);
+
+ private:
+  struct ConstructionKey {
+    explicit ConstructionKey() = default;
+  };
+  struct Statements;
+
+ public:
+  // Only open() can call this (the key is private).
+  PairingStore(ConstructionKey, StoreOptions options, SqliteDb db, std::unique_ptr<Statements> statements);
+  PairingStore(const PairingStore&) = delete;
+  PairingStore& operator=(const PairingStore&) = delete;
+  ~PairingStore();
+
+  // A new pending for joinid. An expired row with the same joinid is replaced; a live one gives conflict and
+  // stays as it was. exp_ms must be after now_ms.
+  Result<CreateOutcome> create_pending(std::string_view joinid, std::string_view client1, std::int64_t now_ms,
+                                       std::int64_t exp_ms);
+
+  // Accepts a live, not yet accepted pending: records client2 and new_roomid on it and creates the room
+  // (created_ms = last_active_ms = now_ms). Already accepted: conflict, nothing changes. No live pending:
+  // not_found.
+  Result<AcceptOutcome> accept(std::string_view joinid, std::string_view client2, std::int64_t now_ms,
+                               std::string_view new_roomid);
+
+  // For a live pending with this joinid AND client1: waiting until accepted; then ready with the roomid that
+  // accept stored on this pending, and the pending is deleted. Anything else: not_found.
+  Result<CheckOutcome> check(std::string_view joinid, std::string_view client1, std::int64_t now_ms);
+
+  Result<std::optional<RoomRow>> find_room(std::string_view roomid);
+  Result<void> touch_room(std::string_view roomid, std::int64_t now_ms);  // no-op if absent
+  Result<bool> delete_room(std::string_view roomid);                      // true if a row was deleted
+
+  // Deletes, in one transaction, every room and every pending in which any of device_ids is client1 or
+  // client2. Duplicate ids are harmless; the counts are rows actually deleted.
+  Result<PurgeOutcome> purge_devices(const std::vector<std::string>& device_ids);
+
+  Result<std::int64_t> delete_expired_pendings(std::int64_t now_ms);  // exp_ms <= now_ms
+  Result<std::vector<std::string>> delete_idle_rooms(
+      std::int64_t idle_before_ms);  // last_active_ms < idle_before_ms
+
+  Result<StoreCounts> counts(std::int64_t now_ms);
+  Result<std::int64_t> live_pending_count(std::int64_t now_ms);
+
+  // Takes and releases the write lock without waiting (BEGIN IMMEDIATE; ROLLBACK with busy_timeout 0 for this
+  // call): fails while another connection writes, or when the file is read-only. It does not detect a full
+  // disk.
+  Result<void> probe_writable();
+
+  // The connection, for features that prepare their own statements on it.
+  sqlite3* handle() noexcept { return db_.get(); }
+
+ private:
+  StoreOptions options_;
+  SqliteDb db_;  // declared before the statements so that it is closed after they are finalized
+  std::unique_ptr<Statements> stmts_;
+};
+
+}  // namespace turnpike

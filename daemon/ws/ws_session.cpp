@@ -1,0 +1,164 @@
+// The WebSocket side of a connection.
+#include "ws/ws_session.hpp"
+
+#include <event2/buffer.h>
+
+#include <algorithm>
+
+#include "app/app.hpp"
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "ops/metrics.hpp"
+
+namespace turnpike {
+namespace {
+
+constexpr double kStrikeWindowSeconds = 10;
+constexpr double kCloseLingerSeconds = 2;
+
+}  // namespace
+
+WsSession::WsSession(Connection& connection, App& app)
+    : connection_(connection),
+      app_(app),
+      decoder_(static_cast<std::size_t>(app.config().limits.max_message_bytes)),
+      heartbeat_(connection.base(), &WsSession::on_heartbeat, this),
+      last_received_(monotonic_seconds()),
+      next_ping_(last_received_ + app.config().signaling.ping_interval_seconds) {
+  log_debug("websocket_opened").kv("conn", connection_.id());
+  app_.signaling().connect(connection_.id(), *this);
+  connected_ = true;
+  heartbeat();
+}
+
+void WsSession::on_heartbeat(void* self) {
+  static_cast<WsSession*>(self)->heartbeat();
+}
+
+void WsSession::heartbeat() {
+  if (connection_.closing()) return;
+  const auto& settings = app_.config().signaling;
+  double now = monotonic_seconds();
+  if (now - last_received_ >= settings.pong_timeout_seconds) {
+    log_info("websocket_timeout").kv("conn", connection_.id());
+    close_with(ws::close_code::going_away, "pong timeout");
+    return;
+  }
+  if (now >= next_ping_) {
+    send_frame(ws::Opcode::ping, {});
+    next_ping_ = now + settings.ping_interval_seconds;
+  }
+  double deadline = std::min(next_ping_, last_received_ + settings.pong_timeout_seconds);
+  heartbeat_.start(std::max(0.001, deadline - now));
+}
+
+void WsSession::on_input(evbuffer* input) {
+  decoder_.set_max_message_bytes(static_cast<std::size_t>(app_.config().limits.max_message_bytes));
+  while (!connection_.closing() && evbuffer_get_length(input) > 0) {
+    evbuffer_iovec chunk;
+    if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1) break;
+    events_.clear();
+    auto failure = decoder_.feed({static_cast<const char*>(chunk.iov_base), chunk.iov_len}, events_);
+    evbuffer_drain(input, chunk.iov_len);
+    last_received_ = monotonic_seconds();
+    for (auto& event : events_) {
+      if (connection_.closing()) return;
+      handle(event);
+    }
+    if (failure && !connection_.closing()) {
+      log_info("websocket_protocol_error")
+          .kv("conn", connection_.id())
+          .kv("code", failure->close_code)
+          .kv("reason", failure->reason);
+      close_with(failure->close_code, failure->reason);
+    }
+  }
+}
+
+void WsSession::handle(ws::Event& event) {
+  switch (event.kind) {
+    case ws::Event::Kind::text:
+    case ws::Event::Kind::binary:
+      if (admit_message(monotonic_seconds()))
+        app_.signaling().handle_message(connection_.id(), event.payload);
+      break;
+    case ws::Event::Kind::ping:
+      send_frame(ws::Opcode::pong, event.payload);
+      break;
+    case ws::Event::Kind::pong:
+      break;
+    case ws::Event::Kind::close: {
+      // Echo the peer's code (RFC 6455 §5.5.1); an empty close is answered with an empty close.
+      std::string reply = event.close_code == ws::close_code::no_status
+                              ? ws::encode_frame(ws::Opcode::close, {})
+                              : ws::encode_close(event.close_code);
+      (void)connection_.send(reply);
+      connection_.close_after_flush(kCloseLingerSeconds);
+      leave_signaling();
+      break;
+    }
+  }
+}
+
+bool WsSession::admit_message(double now) {
+  const auto& limits = app_.config().limits;
+  RateSettings rate{limits.ws_messages_per_second, limits.ws_message_burst};
+  if (message_bucket_.try_take(rate, now)) return true;
+  app_.metrics().count_rate_limited("ws");
+  if (now - strike_window_start_ > kStrikeWindowSeconds) {
+    strike_window_start_ = now;
+    strikes_ = 0;
+  }
+  if (++strikes_ > limits.ws_rate_strikes) {
+    log_warn("websocket_rate_closed").kv("conn", connection_.id());
+    close_with(ws::close_code::policy_violation, "rate limit exceeded");
+    return false;
+  }
+  if (now - last_rate_error_ >= 1.0) {
+    last_rate_error_ = now;
+    deliver(R"({"type":"error","error":"Rate limit exceeded"})");
+  }
+  return false;
+}
+
+void WsSession::send_frame(ws::Opcode opcode, std::string_view payload) {
+  if (connection_.closing()) return;
+  if (!connection_.send(ws::encode_frame(opcode, payload))) {
+    // The client is not reading: what is queued is dropped, and it is told why if it ever reads again.
+    log_warn("websocket_outbound_overflow").kv("conn", connection_.id());
+    connection_.discard_output();
+    close_with(ws::close_code::policy_violation, "outbound queue full", /*leave_room_now=*/false);
+  }
+}
+
+void WsSession::deliver(std::string_view json_text) {
+  send_frame(ws::Opcode::text, json_text);
+}
+
+void WsSession::close_with(std::uint16_t code, std::string_view reason, bool leave_room_now) {
+  if (connection_.closing()) return;
+  app_.metrics().count_ws_close(code);
+  (void)connection_.send(ws::encode_close(code, reason));
+  heartbeat_.stop();
+  connection_.close_after_flush(kCloseLingerSeconds);
+  // Free the seat at once rather than after the close frame drains; not while Signaling is delivering.
+  if (leave_room_now) leave_signaling();
+}
+
+void WsSession::leave_signaling() {
+  if (!connected_) return;
+  connected_ = false;
+  app_.signaling().disconnect(connection_.id());
+}
+
+void WsSession::on_close() {
+  heartbeat_.stop();
+  leave_signaling();
+  log_debug("websocket_closed").kv("conn", connection_.id());
+}
+
+void WsSession::on_shutdown() {
+  close_with(ws::close_code::going_away, "server shutting down", /*leave_room_now=*/false);
+}
+
+}  // namespace turnpike

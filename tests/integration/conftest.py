@@ -1,0 +1,128 @@
+"""Fixtures that start the real turnpiked on a free loopback port with a temp config and database."""
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+TURNPIKED = os.environ.get("TURNPIKED", str(REPO / "build" / "daemon" / "turnpiked"))
+
+
+def render_config(settings):
+    """settings: {"section.key": value} -> INI text. Booleans become true/false."""
+    sections = {}
+    for dotted, value in settings.items():
+        section, key = dotted.split(".", 1)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        sections.setdefault(section, []).append(f"{key} = {value}")
+    return "".join(f"[{s}]\n" + "\n".join(lines) + "\n\n" for s, lines in sections.items())
+
+
+class Daemon:
+    """A running turnpiked. Its stderr goes to log_path; the port is read from its `event=listening` line."""
+
+    def __init__(self, workdir, settings):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.workdir / "turnpike.db"
+        self.config_path = self.workdir / "turnpike.conf"
+        self.log_path = self.workdir / "turnpiked.log"
+        self.settings = {"server.listen": "127.0.0.1:0", "database.path": str(self.db_path)}
+        self.settings.update(settings)
+        self.write_config(self.settings)
+        self.proc = None
+        self.port = None
+
+    def write_config(self, settings):
+        self.config_path.write_text(render_config(settings))
+
+    def start(self, timeout=15):
+        log_start = len(self.log())
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([TURNPIKED, "--config", str(self.config_path)], stdout=self.log_file,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ports = re.findall(r"event=listening .*address=[^ ]*:(\d+)", self.log()[log_start:])
+            if ports:
+                self.port = int(ports[-1])
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"turnpiked exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.02)
+        raise RuntimeError(f"turnpiked did not start listening:\n{self.log()}")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def reload(self, settings=None):
+        """Rewrite the config with `settings` merged in (None keeps it) and send SIGHUP."""
+        if settings is not None:
+            merged = dict(self.settings)
+            merged.update(settings)
+            self.write_config(merged)
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"turnpiked did not exit on SIGTERM:\n{self.log()}")
+        self.log_file.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_daemon(tmp_path):
+    """Factory: start_daemon({"limits.max_body_bytes": 100}) -> Daemon. Each daemon is stopped at teardown and
+    must exit 0 (under ASan a leak makes it non-zero)."""
+    started = []
+
+    def factory(settings=None, workdir=None):
+        d = Daemon(workdir or tmp_path / f"d{len(started)}", settings or {})
+        started.append(d)
+        return d.start()
+
+    yield factory
+    for d in started:
+        if d.proc is not None and d.proc.returncode is None:
+            code = d.stop()
+            assert code == 0, f"turnpiked exited with {code}:\n{d.log()[-4000:]}"
+
+
+@pytest.fixture
+def daemon(start_daemon):
+    """A daemon with the shipped defaults, except that any roomId may be joined over WebSocket."""
+    return start_daemon({"signaling.require_known_room": False})
+
+
+@pytest.fixture
+def strict_daemon(start_daemon):
+    """A daemon with the shipped defaults (signaling.require_known_room = true)."""
+    return start_daemon({})
+
+
+@pytest.fixture
+def http(daemon):
+    s = requests.Session()
+    yield s
+    s.close()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is missing, checks formatting, builds turnpike plainly and with ASan+UBSan, and runs every test
+# (unit and integration) against both builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+packaging/install-build-deps
+
+echo "== clang-format"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+echo "== build"
+cmake -S . -B build -DTURNPIKE_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DTURNPIKE_WERROR=ON -DTURNPIKE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+
+echo "== tests"
+ctest --test-dir build --output-on-failure -j2
+
+echo "== tests under ASan+UBSan (leaks fail)"
+ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j2

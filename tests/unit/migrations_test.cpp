@@ -1,0 +1,244 @@
+// Tests for the schema migrations: embedding, user_version tracking, atomicity and refusal of newer schemas.
+#include "pairing/migrations.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "pairing/pairing_store.hpp"
+#include "pairing/sqlite_handles.hpp"
+
+namespace turnpike {
+namespace {
+
+// A database path unique to the running test, removed (with its WAL files) afterwards.
+class TempDbPath {
+ public:
+  TempDbPath() {
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    path_ = testing::TempDir() + "turnpike_migrations_" + info->test_suite_name() + "_" + info->name() + "_" +
+            std::to_string(::getpid()) + ".db";
+    remove_files();
+  }
+  ~TempDbPath() { remove_files(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  void remove_files() const {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
+  }
+  std::string path_;
+};
+
+SqliteDb open_raw(const std::string& path) {
+  Result<SqliteDb> db = open_database(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  EXPECT_TRUE(db.ok()) << (db.ok() ? "" : db.error().message);
+  return db.ok() ? std::move(db).value() : SqliteDb();
+}
+
+int user_version(sqlite3* db) {
+  Result<int> version = read_user_version(db);
+  EXPECT_TRUE(version.ok()) << (version.ok() ? "" : version.error().message);
+  return version.ok() ? *version : -1;
+}
+
+std::vector<std::string> table_names(sqlite3* db) {
+  std::vector<std::string> names;
+  Result<Statement> stmt =
+      Statement::prepare(db,
+                         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                         "ORDER BY name");
+  EXPECT_TRUE(stmt.ok());
+  if (!stmt.ok()) return names;
+  Statement::Run run = stmt->run();
+  for (;;) {
+    Result<bool> row = run.step();
+    EXPECT_TRUE(row.ok());
+    if (!row.ok() || !*row) break;
+    names.push_back(run.column_text(0));
+  }
+  return names;
+}
+
+void exec(sqlite3* db, const char* sql) {
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+}
+
+std::int64_t count_rows(sqlite3* db, const std::string& table) {
+  Result<Statement> stmt = Statement::prepare(db, "SELECT count(*) FROM " + table);
+  EXPECT_TRUE(stmt.ok()) << (stmt.ok() ? "" : stmt.error().message);
+  if (!stmt.ok()) return -1;
+  Statement::Run run = stmt->run();
+  Result<bool> row = run.step();
+  EXPECT_TRUE(row.ok() && *row);
+  return run.column_int64(0);
+}
+
+TEST(EmbeddedMigrations, AreNumberedFromOneInOrderAndCarryTheSqlFiles) {
+  std::span<const Migration> migrations = embedded_migrations();
+  ASSERT_FALSE(migrations.empty());
+  for (std::size_t i = 0; i < migrations.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i + 1));
+    EXPECT_FALSE(migrations[i].sql.empty());
+  }
+  EXPECT_EQ(migrations[0].name, "001_pairing");
+  EXPECT_NE(migrations[0].sql.find("CREATE TABLE pendings"), std::string_view::npos);
+  EXPECT_NE(migrations[0].sql.find("CREATE TABLE rooms"), std::string_view::npos);
+  for (const Migration& m : migrations) {
+    EXPECT_EQ(m.sql.find("BEGIN"), std::string_view::npos) << m.name;
+    EXPECT_EQ(m.sql.find("COMMIT"), std::string_view::npos) << m.name;
+  }
+}
+
+TEST(ApplyMigrations, FreshFileGetsSchemaAndLatestUserVersion) {
+  TempDbPath file;
+  SqliteDb db = open_raw(file.path());
+  ASSERT_EQ(user_version(db.get()), 0);
+
+  Result<void> applied = apply_migrations(db.get(), embedded_migrations());
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+
+  EXPECT_EQ(user_version(db.get()), static_cast<int>(embedded_migrations().size()));
+  EXPECT_EQ(table_names(db.get()), (std::vector<std::string>{"pendings", "rooms"}));
+}
+
+TEST(ApplyMigrations, IsIdempotentOnTheSameConnectionAndAfterReopen) {
+  TempDbPath file;
+  const int latest = static_cast<int>(embedded_migrations().size());
+  {
+    SqliteDb db = open_raw(file.path());
+    ASSERT_TRUE(apply_migrations(db.get(), embedded_migrations()).ok());
+    exec(db.get(),
+         "INSERT INTO rooms VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'c1', 'c2', 1, 2)");
+    Result<void> again = apply_migrations(db.get(), embedded_migrations());
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(user_version(db.get()), latest);
+  }
+  SqliteDb reopened = open_raw(file.path());
+  Result<void> applied = apply_migrations(reopened.get(), embedded_migrations());
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  EXPECT_EQ(user_version(reopened.get()), latest);
+  EXPECT_EQ(count_rows(reopened.get(), "rooms"), 1);
+}
+
+TEST(ApplyMigrations, RefusesDatabaseFromANewerRelease) {
+  TempDbPath file;
+  const int newer = static_cast<int>(embedded_migrations().size()) + 1;
+  {
+    SqliteDb db = open_raw(file.path());
+    exec(db.get(), ("PRAGMA user_version = " + std::to_string(newer)).c_str());
+  }
+  SqliteDb db = open_raw(file.path());
+  Result<void> applied = apply_migrations(db.get(), embedded_migrations());
+  ASSERT_FALSE(applied.ok());
+  EXPECT_NE(applied.error().message.find("newer"), std::string::npos) << applied.error().message;
+  EXPECT_EQ(user_version(db.get()), newer);
+  EXPECT_TRUE(table_names(db.get()).empty());
+}
+
+TEST(ApplyMigrations, PairingStoreRefusesDatabaseFromANewerRelease) {
+  TempDbPath file;
+  {
+    SqliteDb db = open_raw(file.path());
+    exec(db.get(), ("PRAGMA user_version = " + std::to_string(embedded_migrations().size() + 5)).c_str());
+  }
+  Result<std::unique_ptr<PairingStore>> store = PairingStore::open(StoreOptions{file.path()});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find("newer"), std::string::npos) << store.error().message;
+}
+
+TEST(ApplyMigrations, AppliesOnlyTheMigrationsNewerThanUserVersion) {
+  TempDbPath file;
+  const std::vector<Migration> first = {{1, "001_a", "CREATE TABLE a(x INTEGER);"}};
+  const std::vector<Migration> both = {{1, "001_a", "CREATE TABLE a(x INTEGER);"},
+                                       {2, "002_b", "CREATE TABLE b(y TEXT); INSERT INTO a VALUES (7);"}};
+  SqliteDb db = open_raw(file.path());
+  ASSERT_TRUE(apply_migrations(db.get(), first).ok());
+  EXPECT_EQ(user_version(db.get()), 1);
+  exec(db.get(), "INSERT INTO a VALUES (1)");
+
+  Result<void> applied = apply_migrations(db.get(), both);  // re-running 001 would fail: table a exists
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  EXPECT_EQ(user_version(db.get()), 2);
+  EXPECT_EQ(table_names(db.get()), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(count_rows(db.get(), "a"), 2);
+}
+
+TEST(ApplyMigrations, FailureLeavesTheDatabaseExactlyAsBefore) {
+  TempDbPath file;
+  const std::vector<Migration> migrations = {
+      {1, "001_ok", "CREATE TABLE a(x INTEGER);"},
+      {2, "002_broken", "CREATE TABLE b(y TEXT); INSERT INTO nowhere VALUES (1);"}};
+  SqliteDb db = open_raw(file.path());
+  Result<void> applied = apply_migrations(db.get(), migrations);
+  ASSERT_FALSE(applied.ok());
+  EXPECT_NE(applied.error().message.find("002_broken"), std::string::npos) << applied.error().message;
+  EXPECT_NE(applied.error().message.find("nowhere"), std::string::npos) << applied.error().message;
+  EXPECT_EQ(user_version(db.get()), 0);
+  EXPECT_TRUE(table_names(db.get()).empty());
+  EXPECT_NE(sqlite3_get_autocommit(db.get()), 0) << "transaction left open";
+}
+
+TEST(ApplyMigrations, TransactionStatementsInsideAMigrationAreRejected) {
+  struct Case {
+    const char* name;
+    const char* sql;
+  };
+  const Case cases[] = {
+      {"commit", "CREATE TABLE a(x INTEGER); COMMIT;"},
+      {"begin", "BEGIN; CREATE TABLE a(x INTEGER);"},
+      {"rollback", "CREATE TABLE a(x INTEGER); ROLLBACK;"},
+      {"end", "CREATE TABLE a(x INTEGER); END;"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDbPath file;
+    SqliteDb db = open_raw(file.path());
+    const std::vector<Migration> migrations = {{1, "001_tx", c.sql}};
+    Result<void> applied = apply_migrations(db.get(), migrations);
+    ASSERT_FALSE(applied.ok());
+    EXPECT_EQ(user_version(db.get()), 0);
+    EXPECT_TRUE(table_names(db.get()).empty());
+    EXPECT_NE(sqlite3_get_autocommit(db.get()), 0);
+  }
+}
+
+TEST(ApplyMigrations, SavepointsInsideAMigrationAreAllowed) {
+  TempDbPath file;
+  SqliteDb db = open_raw(file.path());
+  const std::vector<Migration> migrations = {
+      {1, "001_sp", "SAVEPOINT s; CREATE TABLE a(x INTEGER); RELEASE s; CREATE TABLE b(y INTEGER);"}};
+  Result<void> applied = apply_migrations(db.get(), migrations);
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  EXPECT_EQ(table_names(db.get()), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ApplyMigrations, RejectsListsNotNumberedOneTwoThree) {
+  const std::vector<std::vector<Migration>> bad_lists = {
+      {{2, "002_x", "CREATE TABLE x(a);"}},
+      {{1, "001_x", "CREATE TABLE x(a);"}, {3, "003_y", "CREATE TABLE y(a);"}},
+      {{1, "001_x", "CREATE TABLE x(a);"}, {1, "001_y", "CREATE TABLE y(a);"}},
+      {{0, "000_x", "CREATE TABLE x(a);"}},
+  };
+  for (const auto& list : bad_lists) {
+    TempDbPath file;
+    SqliteDb db = open_raw(file.path());
+    Result<void> applied = apply_migrations(db.get(), list);
+    EXPECT_FALSE(applied.ok()) << list.back().name;
+    EXPECT_TRUE(table_names(db.get()).empty());
+  }
+}
+
+TEST(ApplyMigrations, EmptyListAcceptsOnlyAnEmptySchemaVersion) {
+  TempDbPath file;
+  SqliteDb db = open_raw(file.path());
+  EXPECT_TRUE(apply_migrations(db.get(), {}).ok());
+  exec(db.get(), "PRAGMA user_version = 1");
+  EXPECT_FALSE(apply_migrations(db.get(), {}).ok());
+}
+
+}  // namespace
+}  // namespace turnpike
