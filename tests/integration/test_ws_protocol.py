@@ -22,6 +22,7 @@ from wsutil import (
     close_payload,
     connect,
     dumps,
+    encode_frame,
     error,
     http_exchange,
     join,
@@ -413,9 +414,14 @@ def test_rate_strikes_close_with_1008(start_daemon):
 def test_rate_strikes_close_a_flooding_client(start_daemon):
     d = start_daemon(settings(limits__ws_messages_per_second=5, limits__ws_message_burst=5,
                               limits__ws_rate_strikes=10))
-    c = connect(d)
-    c.send_many([dumps({"type": "ping"})] * 30)
-    assert c.wait_closed() == 1008
+    with RawWs(d.port) as raw:
+        # 30 pings in one write: 5 pass, the 11th drop closes the connection.
+        raw.send_raw(b"".join(encode_frame(OP_TEXT, b'{"type":"ping"}') for _ in range(30)))
+        code, frames = raw.read_until_close(timeout=3)
+        assert code == 1008
+        texts = [f.payload.decode() for f in frames]
+        assert texts == [PONG] * 5 + [RATE_LIMITED], texts
+        raw.expect_eof(3)
     assert_serving(d)
 
 
