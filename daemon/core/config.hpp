@@ -1,6 +1,7 @@
 // The daemon's configuration: typed values, the table that declares every key once, and file loading.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -62,6 +63,44 @@ struct AdminConfig {
   std::vector<std::string> allow_from{"127.0.0.0/8", "::1"};
 };
 
+struct TurnConfig {
+  std::string mode = "long-term";
+  std::string realm;
+  std::vector<std::string> urls;
+  double ttl_seconds = 3600;
+  std::string cli_address = "127.0.0.1:5766";
+  std::string cli_password;
+  std::string listening_ip;
+  std::int64_t listening_port = 3478;
+  std::int64_t tls_listening_port = 5349;
+  std::int64_t min_port = 49152;
+  std::int64_t max_port = 65535;
+  std::string external_ip;
+  std::string cert;
+  std::string pkey;
+  std::vector<std::string> denied_peer_ips{kDefaultDeniedPeerIps.begin(), kDefaultDeniedPeerIps.end()};
+  bool allow_loopback_peers = false;
+  double kill_retry_seconds = 2;
+
+  // Private, loopback, link-local, shared (CGNAT), benchmark and reserved ranges: a relay must not reach
+  // them.
+  static constexpr std::array<std::string_view, 13> kDefaultDeniedPeerIps = {
+      "0.0.0.0-0.255.255.255",
+      "10.0.0.0-10.255.255.255",
+      "100.64.0.0-100.127.255.255",
+      "127.0.0.0-127.255.255.255",
+      "169.254.0.0-169.254.255.255",
+      "172.16.0.0-172.31.255.255",
+      "192.0.0.0-192.0.0.255",
+      "192.168.0.0-192.168.255.255",
+      "198.18.0.0-198.19.255.255",
+      "240.0.0.0-255.255.255.255",
+      "::1",
+      "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+  bool enabled() const { return !urls.empty(); }
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -73,6 +112,7 @@ struct Config {
   SignalingConfig signaling;
   LimitsConfig limits;
   AdminConfig admin;
+  TurnConfig turn;
   LogConfig log;
 
   // Derived once after loading, so hot paths do not re-parse strings.

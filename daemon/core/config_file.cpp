@@ -21,7 +21,14 @@ LogLevel level_from_name(std::string_view name) {
 }
 
 // Fills the derived fields and checks rules that span keys. `line_of` gives a line to blame.
-Result<void> finish(Config& c, std::string_view origin, int pong_line) {
+Result<void> finish(Config& c, std::string_view origin, int pong_line, int turn_line) {
+  if (c.turn.enabled() && (c.turn.realm.empty() || c.turn.cli_password.empty())) {
+    return located(origin, turn_line,
+                   "turn.urls is set, so turn.realm and turn.cli_password must be set too");
+  }
+  if (c.turn.min_port > c.turn.max_port) {
+    return located(origin, turn_line, "turn.min_port must not exceed turn.max_port");
+  }
   if (c.signaling.pong_timeout_seconds <= c.signaling.ping_interval_seconds) {
     return located(origin, pong_line,
                    "signaling.pong_timeout_seconds must be greater than signaling.ping_interval_seconds");
@@ -42,6 +49,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
   std::set<std::string> seen;
   int line_number = 0;
   int pong_line = 0;
+  int turn_line = 0;
   std::istringstream in{std::string(text)};
   for (std::string raw; std::getline(in, raw);) {
     ++line_number;
@@ -72,8 +80,9 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     if (name == "signaling.pong_timeout_seconds" || name == "signaling.ping_interval_seconds") {
       pong_line = std::max(pong_line, line_number);
     }
+    if (name.starts_with("turn.")) turn_line = std::max(turn_line, line_number);
   }
-  if (auto ok = finish(config, origin, pong_line); !ok) return ok.error();
+  if (auto ok = finish(config, origin, pong_line, turn_line); !ok) return ok.error();
   return config;
 }
 

@@ -183,6 +183,49 @@ Result<void> validate_cidr(std::string_view text) {
   return {};
 }
 
+Result<void> validate_realm(std::string_view text) {
+  for (char c : text) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    if (!ok) return make_error("realm may hold only letters, digits, '.' and '-'");
+  }
+  return {};
+}
+
+Result<void> validate_turn_url(std::string_view text) {
+  if (text.starts_with("stun:") || text.starts_with("turn:") || text.starts_with("turns:")) {
+    if (text.find_first_of(" \t\"") == std::string_view::npos) return {};
+  }
+  return make_error("expected a stun:, turn: or turns: URL, got '" + std::string(text) + "'");
+}
+
+Result<void> validate_secret(std::string_view text) {
+  for (unsigned char c : text) {
+    if (c <= ' ' || c == 0x7f) return make_error("must not contain spaces or control characters");
+  }
+  return {};
+}
+
+Result<void> validate_optional_ip(std::string_view text) {
+  if (text.empty()) return {};
+  auto parsed = IpAddress::parse(text);
+  if (!parsed) return parsed.error();
+  return {};
+}
+
+Result<void> validate_any(std::string_view) {
+  return {};
+}
+
+Result<void> validate_peer_range(std::string_view text) {
+  auto dash = text.find('-');
+  if (auto first = IpAddress::parse(text.substr(0, dash)); !first) return first.error();
+  if (dash != std::string_view::npos) {
+    if (auto last = IpAddress::parse(text.substr(dash + 1)); !last) return last.error();
+  }
+  return {};
+}
+
 constexpr double kYear = 365.0 * 86400;
 constexpr std::int64_t kMaxBytes = std::int64_t{1} << 30;
 
@@ -289,6 +332,59 @@ std::vector<ConfigKey> build_table() {
       list_key<&C::admin, &AdminConfig::allow_from>(
           "admin.allow_from", "127.0.0.0/8, ::1", true,
           "Addresses or CIDR ranges allowed on /rooms and /metrics.", validate_cidr),
+      // [turn]
+      choice_key<&C::turn, &TurnConfig::mode>(
+          "turn.mode", "long-term", {"long-term", "rest"}, false,
+          "long-term: one coturn user per room and device (O(1) logins); rest: one shared secret per room."),
+      text_key<&C::turn, &TurnConfig::realm>("turn.realm", "", false,
+                                             "coturn realm; required when turn.urls is set.", validate_realm),
+      list_key<&C::turn, &TurnConfig::urls>(
+          "turn.urls", "", true,
+          "Comma-separated stun:/turn:/turns: URLs handed to clients; empty switches per-room TURN off.",
+          validate_turn_url),
+      decimal_key<&C::turn, &TurnConfig::ttl_seconds>("turn.ttl_seconds", "3600", 10, 30 * 86400, true,
+                                                      "Lifetime of one TURN credential."),
+      text_key<&C::turn, &TurnConfig::cli_address>(
+          "turn.cli_address", "127.0.0.1:5766", false,
+          "coturn's admin CLI (telnet), used to end revoked sessions.", validate_listen),
+      text_key<&C::turn, &TurnConfig::cli_password>(
+          "turn.cli_password", "", false, "Password of coturn's admin CLI; required when turn.urls is set.",
+          validate_secret),
+      text_key<&C::turn, &TurnConfig::listening_ip>("turn.listening_ip", "", false,
+                                                    "Address coturn listens on; empty: all addresses.",
+                                                    validate_optional_ip),
+      integer_key<&C::turn, &TurnConfig::listening_port>("turn.listening_port", "3478", 1, 65535, false,
+                                                         "coturn's STUN/TURN port (UDP and TCP)."),
+      integer_key<&C::turn, &TurnConfig::tls_listening_port>("turn.tls_listening_port", "5349", 1, 65535,
+                                                             false,
+                                                             "coturn's TURN-over-TLS port (with turn.cert)."),
+      integer_key<&C::turn, &TurnConfig::min_port>("turn.min_port", "49152", 1, 65535, false,
+                                                   "Lowest relay port."),
+      integer_key<&C::turn, &TurnConfig::max_port>("turn.max_port", "65535", 1, 65535, false,
+                                                   "Highest relay port."),
+      text_key<&C::turn, &TurnConfig::external_ip>(
+          "turn.external_ip", "", false, "Public address of a TURN server behind NAT (coturn external-ip).",
+          validate_any),
+      text_key<&C::turn, &TurnConfig::cert>("turn.cert", "", false,
+                                            "TLS certificate file for turns: (empty: no TLS/DTLS listeners).",
+                                            validate_any),
+      text_key<&C::turn, &TurnConfig::pkey>("turn.pkey", "", false, "TLS private key file for turn.cert.",
+                                            validate_any),
+      list_key<&C::turn, &TurnConfig::denied_peer_ips>(
+          "turn.denied_peer_ips",
+          "0.0.0.0-0.255.255.255, 10.0.0.0-10.255.255.255, 100.64.0.0-100.127.255.255, "
+          "127.0.0.0-127.255.255.255, "
+          "169.254.0.0-169.254.255.255, 172.16.0.0-172.31.255.255, 192.0.0.0-192.0.0.255, "
+          "192.168.0.0-192.168.255.255, 198.18.0.0-198.19.255.255, 240.0.0.0-255.255.255.255, ::1, "
+          "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff, fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+          false, "Peer address ranges (a or a-b) the relay must never reach.", validate_peer_range),
+      bool_key<&C::turn, &TurnConfig::allow_loopback_peers>(
+          "turn.allow_loopback_peers", "false", false,
+          "Let the relay reach loopback peers (tests on one machine only)."),
+      decimal_key<&C::turn, &TurnConfig::kill_retry_seconds>(
+          "turn.kill_retry_seconds", "2", 0.1, 3600, true,
+          "First retry interval for ending revoked sessions while coturn is unreachable (backs off to 30 "
+          "s)."),
       // [log]
       choice_key<&C::log, &LogConfig::level>("log.level", "info", {"debug", "info", "warn", "error"}, true,
                                              "Lowest level written to stderr."),

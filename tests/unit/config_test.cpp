@@ -107,11 +107,11 @@ std::map<std::string, std::string> commented_keys(const std::string& text) {
     auto t = trim(line);
     if (t.starts_with("[")) {
       section = std::string(t.substr(1, t.size() - 2));
-    } else if (t.starts_with("# ") && t.find(" = ") != std::string_view::npos &&
-               t.find(' ', 2) == t.find(" = ")) {
+    } else if (t.starts_with("# ") && t.find(" =") != std::string_view::npos &&
+               t.find(' ', 2) == t.find(" =")) {
       auto body = t.substr(2);
-      auto eq = body.find(" = ");
-      out[section + "." + std::string(body.substr(0, eq))] = std::string(body.substr(eq + 3));
+      auto eq = body.find(" =");
+      out[section + "." + std::string(body.substr(0, eq))] = std::string(trim(body.substr(eq + 2)));
     }
   }
   return out;

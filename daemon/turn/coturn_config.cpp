@@ -1,0 +1,54 @@
+// Rendering of coturn's turnserver.conf from turnpike's config.
+#include "turn/coturn_config.hpp"
+
+#include <filesystem>
+
+namespace turnpike {
+
+std::string render_coturn_config(const Config& config, std::string_view source_path) {
+  const TurnConfig& turn = config.turn;
+  auto cli = parse_listen_address(turn.cli_address);
+  std::string out;
+  auto line = [&out](std::string_view key, std::string_view value = {}) {
+    out += key;
+    if (!value.empty()) {
+      out += '=';
+      out += value;
+    }
+    out += '\n';
+  };
+  out += "# Generated from " + std::string(source_path) +
+         " by `turnpikectl coturn-config`.\n# Edit turnpike.conf and render again; changes made here are "
+         "lost.\n";
+  line("listening-port", std::to_string(turn.listening_port));
+  line("tls-listening-port", std::to_string(turn.tls_listening_port));
+  if (!turn.listening_ip.empty()) line("listening-ip", turn.listening_ip);
+  if (!turn.external_ip.empty()) line("external-ip", turn.external_ip);
+  line("min-port", std::to_string(turn.min_port));
+  line("max-port", std::to_string(turn.max_port));
+  line("realm", turn.realm);
+  // coturn reads users (long-term) or secrets (rest) from turnpike's own database file.
+  line("userdb", std::filesystem::absolute(config.database.path).string());
+  line(turn.mode == "rest" ? "use-auth-secret" : "lt-cred-mech");
+  line("fingerprint");
+  line("no-multicast-peers");
+  for (const auto& range : turn.denied_peer_ips) line("denied-peer-ip", range);
+  if (turn.allow_loopback_peers) line("allow-loopback-peers");
+  if (cli) {
+    line("cli-ip", cli->host);
+    line("cli-port", std::to_string(cli->port));
+  }
+  line("cli-password", turn.cli_password);
+  if (!turn.cert.empty() && !turn.pkey.empty()) {
+    line("cert", turn.cert);
+    line("pkey", turn.pkey);
+  } else {
+    line("no-tls");
+    line("no-dtls");
+  }
+  line("no-software-attribute");
+  line("simple-log");
+  return out;
+}
+
+}  // namespace turnpike
