@@ -9,6 +9,9 @@
 #include "pairing/pairing_api.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
+#include "turn/credential_issuer.hpp"
+#include "turn/session_killer.hpp"
+#include "turn/turn_store.hpp"
 
 namespace turnpike {
 
@@ -23,6 +26,7 @@ App::App(event_base* base, std::string config_path, Config config)
 App::~App() {
   // Connections first: their handlers call into signaling while closing.
   server_.reset();
+  turn_killer_.reset();
 }
 
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
@@ -32,15 +36,37 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
 
-  PairingStore* store_ptr = app->store_.get();
+  auto turn_store = TurnStore::open(app->store_->handle());
+  if (!turn_store) return make_error("database " + db.path + ": " + turn_store.error().message);
+  app->turn_store_ = std::move(*turn_store);
+  app->turn_issuer_ = std::make_unique<TurnCredentialIssuer>(*app->turn_store_);
+  App* self = app.get();
+  app->turn_killer_ = std::make_unique<TurnSessionKiller>(
+      base, *app->turn_store_, *app->metrics_, [self]() -> const Config& { return self->config(); });
+
   RoomDirectory directory{
-      [store_ptr](const std::string& room) {
-        auto found = store_ptr->find_room(room);
-        return found.ok() && found->has_value();
+      [self](const std::string& room) -> std::optional<RoomMembers> {
+        auto found = self->store_->find_room(room);
+        if (!found.ok() || !found->has_value()) return std::nullopt;
+        return RoomMembers{(*found)->client1, (*found)->client2};
       },
-      [store_ptr](const std::string& room) { (void)store_ptr->touch_room(room, wall_clock_ms()); }};
+      [self](const std::string& room) { (void)self->store_->touch_room(room, wall_clock_ms()); },
+      [self](const std::string& room, int slot) -> std::optional<DeviceIceServers> {
+        if (!self->config().turn.enabled()) return std::nullopt;
+        auto issued = self->turn_issuer_->issue(self->config(), room, slot, wall_clock_ms());
+        if (!issued) {
+          log_error("turn_issue_failed").kv("reason", issued.error().message);
+          return std::nullopt;
+        }
+        return DeviceIceServers{issued->ice_servers_json, issued->expires_ms};
+      },
+      [self](std::int64_t expires_ms) {
+        return TurnCredentialIssuer::due_for_renewal(self->config(), expires_ms, wall_clock_ms());
+      }};
   app->signaling_ = std::make_unique<Signaling>(std::move(directory), *app->metrics_);
   app->pairing_ = std::make_unique<PairingApi>(*app->store_, *app->signaling_, *app->metrics_);
+  app->pairing_->set_turn_issuer(app->turn_issuer_.get());
+  app->pairing_->on_rooms_ended([self] { self->turn_killer_->poke(); });
   app->router_ = std::make_unique<Router>(*app);
   app->server_ = std::make_unique<Server>(base, *app);
   app->apply_settings();
@@ -60,6 +86,7 @@ Result<ListenAddress> App::start() {
   auto bound = server_->listen(*address);
   if (!bound) return bound.error();
   sweeper_.start(config_->pairing.sweep_interval_seconds);
+  turn_killer_->poke();
   return bound;
 }
 
@@ -68,7 +95,16 @@ void App::on_sweep(void* self) {
 }
 
 void App::sweep() {
-  pairing_->sweep(*config_, wall_clock_ms());
+  std::int64_t now_ms = wall_clock_ms();
+  pairing_->sweep(*config_, now_ms);
+  if (auto expired = turn_store_->expire(now_ms); !expired) {
+    log_error("sweep_failed").kv("reason", expired.error().message);
+  } else if (*expired > 0) {
+    log_info("turn_credentials_expired").kv("count", *expired);
+  }
+  if (config_->turn.enabled()) signaling_->renew_ice_servers();
+  // Kills may also have been queued by hand (a room row deleted with sqlite3) or by an earlier run.
+  turn_killer_->poke();
   double now = monotonic_seconds();
   rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
   pairing_->prune_limits(*config_, now);

@@ -18,6 +18,9 @@ class PairingApi;
 class Metrics;
 class Router;
 class Server;
+class TurnStore;
+class TurnCredentialIssuer;
+class TurnSessionKiller;
 
 class App {
  public:
@@ -40,6 +43,7 @@ class App {
   Router& router() { return *router_; }
   Server& server() { return *server_; }
   AddressRateLimiter& rest_limiter() { return rest_limiter_; }
+  TurnStore& turn_store() { return *turn_store_; }
   bool shutting_down() const { return shutting_down_; }
   double uptime_seconds() const;
 
@@ -54,6 +58,9 @@ class App {
   std::unique_ptr<Config> config_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<PairingStore> store_;
+  std::unique_ptr<TurnStore> turn_store_;
+  std::unique_ptr<TurnCredentialIssuer> turn_issuer_;
+  std::unique_ptr<TurnSessionKiller> turn_killer_;
   std::unique_ptr<Signaling> signaling_;
   std::unique_ptr<PairingApi> pairing_;
   std::unique_ptr<Router> router_;

@@ -6,6 +6,7 @@
 #include "app/app.hpp"
 #include "core/text.hpp"
 #include "ops/ops_api.hpp"
+#include "ops/static_assets.hpp"
 #include "pairing/pairing_api.hpp"
 
 namespace turnpike {
@@ -28,7 +29,7 @@ constexpr std::array<Route, 10> kRoutes = {{
     {"/api/rooms/accept", "POST"},
     {"/api/rooms/check", "POST"},
     {"/api/user/purge", "POST"},
-    {"", ""},
+    {"/api/rooms/turn", "POST"},
 }};
 
 bool is_get(std::string_view method) {
@@ -83,10 +84,15 @@ Response Router::handle(const http::Request& request, const RequestContext& ctx,
     if (path == "/api/rooms/accept") return pairing.accept(request, ctx);
     if (path == "/api/rooms/check") return pairing.check(request, ctx);
     if (path == "/api/user/purge") return pairing.purge(request, ctx);
+    if (path == "/api/rooms/turn") return pairing.turn_credentials(request, ctx);
   } else if (is_get(method)) {
     if (path == "/") return Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients");
     if (path == "/ws") return Response::error(426, "upgrade_required").with_header("Upgrade", "websocket");
     if (path == "/health") return health_response(app_, ctx);
+    if (auto demo = serve_demo(request.path, path)) {
+      route = "GET /demo";
+      return std::move(*demo);
+    }
     if (path == "/rooms" || path == "/metrics") {
       if (!is_admin(ctx)) return Response::error(403, "forbidden");
       return path == "/rooms" ? rooms_response(app_) : metrics_response(app_);

@@ -56,6 +56,11 @@ void Metrics::count_connection_rejected() {
   ++connections_rejected_;
 }
 
+void Metrics::count_turn_kill(bool ok, std::size_t sessions_killed) {
+  ++(ok ? turn_kills_ok_ : turn_kills_failed_);
+  turn_sessions_killed_ += sessions_killed;
+}
+
 std::uint64_t Metrics::rate_limited(std::string_view kind) const {
   auto it = rate_limited_.find(kind);
   return it == rate_limited_.end() ? 0 : it->second;
@@ -113,6 +118,17 @@ std::string Metrics::render(const Gauges& g) const {
   }
   header(out, "turnpike_connections_rejected_total", "counter", "Connections refused by connection limits.");
   out += "turnpike_connections_rejected_total " + std::to_string(connections_rejected_) + "\n";
+  if (g.turn_kills_pending >= 0) {
+    header(out, "turnpike_turn_kills_pending", "gauge",
+           "Revoked credentials whose live relays are still to be ended.");
+    out += "turnpike_turn_kills_pending " + std::to_string(g.turn_kills_pending) + "\n";
+    header(out, "turnpike_turn_kills_total", "counter",
+           "Runs of coturn's CLI to end revoked sessions, by result.");
+    out += "turnpike_turn_kills_total{result=\"ok\"} " + std::to_string(turn_kills_ok_) + "\n";
+    out += "turnpike_turn_kills_total{result=\"failed\"} " + std::to_string(turn_kills_failed_) + "\n";
+    header(out, "turnpike_turn_sessions_killed_total", "counter", "Live relay sessions ended in coturn.");
+    out += "turnpike_turn_sessions_killed_total " + std::to_string(turn_sessions_killed_) + "\n";
+  }
   return out;
 }
 

@@ -15,6 +15,7 @@ struct Gauges {
   std::uint64_t signaling_rooms = 0;
   std::int64_t pairing_rooms = -1;  // -1: unknown (database unavailable)
   std::int64_t pendings = -1;
+  std::int64_t turn_kills_pending = -1;  // -1: TURN off
   double uptime_seconds = 0;
 };
 
@@ -25,8 +26,10 @@ class Metrics {
   void count_rate_limited(std::string_view kind);  // "rest", "ws", "failed_join"
   void count_ws_close(std::uint16_t code);
   void count_connection_rejected();
+  void count_turn_kill(bool ok, std::size_t sessions_killed);
 
   std::uint64_t rate_limited(std::string_view kind) const;
+  std::uint64_t turn_kill_failures() const { return turn_kills_failed_; }
   std::string render(const Gauges& gauges) const;
 
  private:
@@ -43,6 +46,9 @@ class Metrics {
   std::map<std::string, std::uint64_t, std::less<>> rate_limited_;
   std::map<std::uint16_t, std::uint64_t> ws_closes_;
   std::uint64_t connections_rejected_ = 0;
+  std::uint64_t turn_kills_ok_ = 0;
+  std::uint64_t turn_kills_failed_ = 0;
+  std::uint64_t turn_sessions_killed_ = 0;
 };
 
 }  // namespace turnpike

@@ -12,6 +12,7 @@
 #include "ops/metrics.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
+#include "turn/turn_store.hpp"
 #include "version.hpp"
 
 namespace turnpike {
@@ -28,6 +29,11 @@ http::Response health_response(App& app, const RequestContext& ctx) {
       {"version", kVersion},
       {"timestamp", format_iso8601_ms(ctx.now_ms)},
   };
+  if (ctx.config.turn.enabled()) {
+    auto pending = app.turn_store().pending_kill_count();
+    body["turnKillsPending"] = pending ? *pending : -1;
+    body["turnKillFailures"] = app.metrics().turn_kill_failures();
+  }
   return http::Response::json(writable ? 200 : 503, to_json_text(body));
 }
 
@@ -52,6 +58,9 @@ http::Response metrics_response(App& app) {
     gauges.pendings = counts->pendings;
   }
   gauges.uptime_seconds = app.uptime_seconds();
+  if (app.config().turn.enabled()) {
+    if (auto pending = app.turn_store().pending_kill_count()) gauges.turn_kills_pending = *pending;
+  }
   return http::Response::text(200, app.metrics().render(gauges), "text/plain; version=0.0.4; charset=utf-8");
 }
 

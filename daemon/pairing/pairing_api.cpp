@@ -14,6 +14,7 @@
 #include "pairing/field_rules.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
+#include "turn/credential_issuer.hpp"
 
 namespace turnpike {
 namespace {
@@ -191,6 +192,7 @@ Response PairingApi::delete_room(const http::Request& request, const RequestCont
   if (*deleted) log_info("room_deleted").kv("reason", "deleted");
   signaling_.close_room(roomid, "deleted");
   occupied_touched_ms_.erase(roomid);
+  if (*deleted) rooms_ended_();
   return Response::json(200, R"({"ok":true})");
 }
 
@@ -239,6 +241,7 @@ Response PairingApi::purge(const http::Request& request, const RequestContext& c
     signaling_.close_room(roomid, "purged");
     occupied_touched_ms_.erase(roomid);
   }
+  if (!outcome->deleted_roomids.empty()) rooms_ended_();
   log_info("devices_purged")
       .kv("devices", static_cast<std::uint64_t>(count))
       .kv("rooms", outcome->rooms_deleted)
@@ -248,6 +251,29 @@ Response PairingApi::purge(const http::Request& request, const RequestContext& c
                                 {"roomsDeleted", outcome->rooms_deleted},
                                 {"pendingsDeleted", outcome->pendings_deleted}};
   return Response::json(200, to_json_text(out));
+}
+
+Response PairingApi::turn_credentials(const http::Request& request, const RequestContext& ctx) {
+  auto body = parse_body(request);
+  if (!body) return Response::error(400, "invalid_json");
+  if (auto error = id_field_error(*body, "roomid", ctx.config)) return *error;
+  if (auto error = id_field_error(*body, "deviceId", ctx.config)) return *error;
+  if (turn_issuer_ == nullptr || !ctx.config.turn.enabled())
+    return Response::error(503, "turn_not_configured");
+  const auto roomid = (*body)["roomid"].get<std::string>();
+  const auto& device = (*body)["deviceId"].get_ref<const std::string&>();
+  auto room = store_.find_room(roomid);
+  if (!room) return internal_error("turn_credentials", room.error().message);
+  if (!*room) return Response::error(404, "not_found");
+  int slot = device == (*room)->client1 ? 1 : device == (*room)->client2 ? 2 : 0;
+  if (slot == 0) return Response::error(403, "not_a_member");
+  auto issued = turn_issuer_->issue(ctx.config, roomid, slot, ctx.now_ms);
+  if (!issued) return internal_error("turn_credentials", issued.error().message);
+  (void)store_.touch_room(roomid, ctx.now_ms);
+  std::int64_t ttl = std::max<std::int64_t>(0, (issued->expires_ms - ctx.now_ms) / 1000);
+  return Response::json(200, R"({"iceServers":)" + issued->ice_servers_json + R"(,"ttl":)" +
+                                 std::to_string(ttl) + R"(,"expiresAt":")" +
+                                 format_iso8601_ms(issued->expires_ms) + "\"}");
 }
 
 void PairingApi::sweep(const Config& config, std::int64_t now_ms) {
@@ -278,6 +304,7 @@ void PairingApi::sweep(const Config& config, std::int64_t now_ms) {
     return;
   }
   for (const auto& roomid : *expired) signaling_.close_room(roomid, "expired");
+  if (!expired->empty()) rooms_ended_();
   if (!expired->empty()) log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
 }
 

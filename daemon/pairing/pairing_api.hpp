@@ -1,6 +1,7 @@
 // The pairing REST API: join codes, accept, check, room lookup, deletion and device purge.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,7 @@ namespace turnpike {
 class PairingStore;
 class Signaling;
 class Metrics;
+class TurnCredentialIssuer;
 
 class PairingApi {
  public:
@@ -28,6 +30,12 @@ class PairingApi {
   http::Response get_room(const http::Request& request, const RequestContext& ctx);
   http::Response delete_room(const http::Request& request, const RequestContext& ctx);
   http::Response purge(const http::Request& request, const RequestContext& ctx);
+  http::Response turn_credentials(const http::Request& request, const RequestContext& ctx);
+
+  // Called after rooms were deleted, purged or expired (their TURN sessions are queued for ending).
+  void on_rooms_ended(std::function<void()> hook) { rooms_ended_ = std::move(hook); }
+  // Issues TURN credentials (nullptr: TURN is not available in this process).
+  void set_turn_issuer(TurnCredentialIssuer* issuer) { turn_issuer_ = issuer; }
 
   // Removes expired join codes and idle rooms; members of expired rooms get room_closed.
   void sweep(const Config& config, std::int64_t now_ms);
@@ -41,7 +49,9 @@ class PairingApi {
   Signaling& signaling_;
   Metrics& metrics_;
   AddressRateLimiter failed_joins_;
-  std::unordered_map<std::string, std::int64_t> occupied_touched_ms_;  // rooms kept alive by members
+  std::unordered_map<std::string, std::int64_t> occupied_touched_ms_;
+  std::function<void()> rooms_ended_ = [] {};
+  TurnCredentialIssuer* turn_issuer_ = nullptr;  // rooms kept alive by members
 };
 
 // Parses a request body: empty is {}, anything but a JSON object is nullopt (400 invalid_json).

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
@@ -111,6 +112,20 @@ void Signaling::handle_message(ClientId id, std::string_view text) {
   send_error(id, "Unknown message type: " + js_string(type));
 }
 
+std::variant<int, std::string_view> Signaling::device_slot(const nlohmann::ordered_json& message,
+                                                           const std::string& room) {
+  auto device = message.find("deviceId");
+  if (device == message.end()) return 0;
+  auto members = directory_.find(room);
+  if (!members) return 0;  // not a pairing-API room: deviceId means nothing here
+  if (device->is_string()) {
+    const auto& id = device->get_ref<const std::string&>();
+    if (id == members->client1) return 1;
+    if (id == members->client2) return 2;
+  }
+  return std::string_view("Not a member of this room");
+}
+
 void Signaling::join_room(ClientId id, const nlohmann::ordered_json& message) {
   auto it = message.find("roomId");
   if (it == message.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
@@ -118,18 +133,41 @@ void Signaling::join_room(ClientId id, const nlohmann::ordered_json& message) {
     return send_error(id, "Invalid roomId");
   }
   const std::string room = it->get<std::string>();
-  if (settings_.require_known_room && !directory_.exists(room)) return send_error(id, "Unknown room");
+  if (settings_.require_known_room && !directory_.find(room)) return send_error(id, "Unknown room");
+  auto slot_or_error = device_slot(message, room);
+  if (auto* error = std::get_if<std::string_view>(&slot_or_error)) return send_error(id, *error);
+  const int slot = std::get<int>(slot_or_error);
+  ClientState& state = clients_.at(id);
+  const std::string device = slot != 0 ? message["deviceId"].get<std::string>() : std::string();
 
-  const auto& members = registry_.members(room);
   const std::string* current = registry_.room_of(id);
   if (current != nullptr && *current == room) {
     // Idempotent rejoin: repeat what the client would have seen, tell nobody else.
+    if (slot != 0) {
+      state.device = device;
+      state.slot = slot;
+    }
+    const auto& members = registry_.members(room);
     std::size_t index = std::find(members.begin(), members.end(), id) - members.begin();
-    send(id, room_joined_text(room, members.size(), index == 0));
+    send_room_joined(id, room, index == 0);
     if (members.size() == RoomRegistry::kSeats) announce_ready(room, {id});
     return;
   }
-  if (members.size() >= RoomRegistry::kSeats) {
+  if (slot != 0) {
+    // The same device reconnecting takes over its old socket's seat.
+    for (ClientId member : registry_.members(room)) {
+      auto other = clients_.find(member);
+      if (other == clients_.end() || other->second.slot != slot || other->second.device != device) continue;
+      SignalingClient* old_socket = other->second.sink;
+      clients_.erase(other);
+      if (auto departure = registry_.remove(member)) {
+        for (auto peer : departure->remaining) send(peer, kPeerDisconnected);
+      }
+      old_socket->end(1000);
+      break;
+    }
+  }
+  if (registry_.members(room).size() >= RoomRegistry::kSeats) {
     return send(id, R"j({"type":"room_full","error":"Room is full (max 2 users)","roomId":)j" +
                         json_quote(room) + "}");
   }
@@ -138,10 +176,44 @@ void Signaling::join_room(ClientId id, const nlohmann::ordered_json& message) {
   }
   std::size_t index = registry_.add(room, id);
   directory_.touch(room);
+  state.device = device;
+  state.slot = slot;
+  state.ice_expires_ms = 0;
   std::size_t count = registry_.members(room).size();
-  log_debug("room_joined").kv("client", id).kv("users", static_cast<std::uint64_t>(count));
-  send(id, room_joined_text(room, count, index == 0));
+  log_debug("room_joined")
+      .kv("client", id)
+      .kv("users", static_cast<std::uint64_t>(count))
+      .kv("bound", slot != 0);
+  send_room_joined(id, room, index == 0);
   if (count == RoomRegistry::kSeats) announce_ready(room, registry_.members(room));
+}
+
+void Signaling::send_room_joined(ClientId id, const std::string& room, bool initiator) {
+  ClientState& state = clients_.at(id);
+  std::string text = room_joined_text(room, registry_.members(room).size(), initiator);
+  if (state.slot != 0) {
+    if (auto ice = directory_.ice_servers(room, state.slot)) {
+      text.pop_back();  // the closing brace
+      text += R"(,"iceServers":)" + ice->ice_servers_json + R"(,"expiresAt":")" +
+              format_iso8601_ms(ice->expires_ms) + "\"}";
+      state.ice_expires_ms = ice->expires_ms;
+    }
+  }
+  send(id, text);
+}
+
+void Signaling::renew_ice_servers() {
+  for (auto& [id, state] : clients_) {
+    if (state.slot == 0 || state.ice_expires_ms == 0 || !directory_.renewal_due(state.ice_expires_ms))
+      continue;
+    const std::string* room = registry_.room_of(id);
+    if (room == nullptr) continue;
+    auto ice = directory_.ice_servers(*room, state.slot);
+    if (!ice || ice->expires_ms == state.ice_expires_ms) continue;
+    state.ice_expires_ms = ice->expires_ms;
+    state.sink->deliver(R"({"type":"ice_servers","iceServers":)" + ice->ice_servers_json +
+                        R"(,"expiresAt":")" + format_iso8601_ms(ice->expires_ms) + "\"}");
+  }
 }
 
 void Signaling::announce_ready(const std::string& room, const std::vector<ClientId>& only) {
@@ -154,6 +226,7 @@ void Signaling::announce_ready(const std::string& room, const std::vector<Client
 
 void Signaling::leave_room(ClientId id) {
   auto departure = registry_.remove(id);
+  clients_.at(id).slot = 0;
   if (!departure) return send(id, R"({"type":"left_room","roomId":null})");
   for (auto peer : departure->remaining) send(peer, kPeerLeft);
   send(id, R"({"type":"left_room","roomId":)" + json_quote(departure->room) + "}");
@@ -200,7 +273,10 @@ void Signaling::relay(ClientId id, std::string_view type, const nlohmann::ordere
 void Signaling::close_room(const std::string& room, std::string_view reason) {
   std::string text =
       R"({"type":"room_closed","roomId":)" + json_quote(room) + R"(,"reason":)" + json_quote(reason) + "}";
-  for (auto member : registry_.close(room)) send(member, text);
+  for (auto member : registry_.close(room)) {
+    clients_.at(member).slot = 0;
+    send(member, text);
+  }
 }
 
 }  // namespace turnpike

@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <variant>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -21,6 +23,8 @@ class SignalingClient {
  public:
   virtual ~SignalingClient() = default;
   virtual void deliver(std::string_view json_text) = 0;
+  // Signaling has already dropped this client (its seat was taken over): close the socket with `code`.
+  virtual void end(std::uint16_t code) = 0;
 };
 
 struct SignalingSettings {
@@ -28,10 +32,24 @@ struct SignalingSettings {
   std::size_t max_id_bytes = 128;
 };
 
-// What Signaling needs from the pairing side.
+struct RoomMembers {
+  std::string client1, client2;
+};
+
+// A device's TURN credentials for a room, as sent in room_joined and ice_servers.
+struct DeviceIceServers {
+  std::string ice_servers_json;
+  std::int64_t expires_ms = 0;
+};
+
+// What Signaling needs from the pairing and TURN side.
 struct RoomDirectory {
-  std::function<bool(const std::string& room)> exists;  // a pairing-API room
-  std::function<void(const std::string& room)> touch;   // note activity
+  std::function<std::optional<RoomMembers>(const std::string& room)> find;  // a pairing-API room
+  std::function<void(const std::string& room)> touch;                       // note activity
+  // The device's credentials for the room (slot 1 = client1, 2 = client2); nullopt when TURN is off.
+  std::function<std::optional<DeviceIceServers>(const std::string& room, int slot)> ice_servers;
+  // True when credentials expiring at expires_ms should be replaced now.
+  std::function<bool(std::int64_t expires_ms)> renewal_due;
 };
 
 class Signaling {
@@ -49,6 +67,8 @@ class Signaling {
 
   // A pairing-API room ended: members get room_closed and are out of the room.
   void close_room(const std::string& room, std::string_view reason);
+  // Device-bound sockets whose TURN credentials are due for renewal get `ice_servers` with fresh ones.
+  void renew_ice_servers();
 
   const RoomRegistry& rooms() const { return registry_; }
   std::size_t client_count() const { return clients_.size(); }
@@ -58,6 +78,10 @@ class Signaling {
   struct ClientState {
     SignalingClient* sink;
     std::string uuid;
+    // Set when the socket joined a pairing-API room with its deviceId.
+    std::string device;
+    int slot = 0;
+    std::int64_t ice_expires_ms = 0;
   };
 
   void send(ClientId to, std::string_view text);
@@ -66,6 +90,10 @@ class Signaling {
   void leave_room(ClientId id);
   void relay(ClientId id, std::string_view type, const nlohmann::ordered_json& message);
   void announce_ready(const std::string& room, const std::vector<ClientId>& only);
+  void send_room_joined(ClientId id, const std::string& room, bool initiator);
+  // Checks the deviceId of a join; returns the slot (0: unbound) or an error text.
+  std::variant<int, std::string_view> device_slot(const nlohmann::ordered_json& message,
+                                                  const std::string& room);
 
   RoomDirectory directory_;
   Metrics& metrics_;

@@ -135,6 +135,11 @@ void WsSession::deliver(std::string_view json_text) {
   send_frame(ws::Opcode::text, json_text);
 }
 
+void WsSession::end(std::uint16_t code) {
+  connected_ = false;  // Signaling already forgot this client
+  close_with(code, "replaced by a new connection of the same device", /*leave_room_now=*/false);
+}
+
 void WsSession::close_with(std::uint16_t code, std::string_view reason, bool leave_room_now) {
   if (connection_.closing()) return;
   app_.metrics().count_ws_close(code);

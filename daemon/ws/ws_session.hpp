@@ -21,6 +21,7 @@ class WsSession : public ConnectionHandler, public SignalingClient {
   bool is_websocket() const override { return true; }
 
   void deliver(std::string_view json_text) override;
+  void end(std::uint16_t code) override;
 
  private:
   static void on_heartbeat(void* self);

@@ -1,0 +1,63 @@
+// Issuing per-room TURN credentials in long-term or REST mode.
+#include "turn/credential_issuer.hpp"
+
+#include "core/random.hpp"
+#include "core/text.hpp"
+#include "turn-auth/credentials.hpp"
+#include "turn-auth/ice_servers.hpp"
+#include "turn/turn_store.hpp"
+
+namespace turnpike {
+namespace {
+
+constexpr std::size_t kPasswordBytes = 16;  // 32 hex characters
+constexpr std::size_t kSecretBytes = 32;
+
+std::int64_t ttl_ms(const Config& config) {
+  return static_cast<std::int64_t>(config.turn.ttl_seconds * 1000);
+}
+
+}  // namespace
+
+bool TurnCredentialIssuer::due_for_renewal(const Config& config, std::int64_t expires_ms,
+                                           std::int64_t now_ms) {
+  return (expires_ms - now_ms) * 3 <= ttl_ms(config);
+}
+
+Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const std::string& roomid, int slot,
+                                                   std::int64_t now_ms) {
+  auto urls = turn::parse_turn_urls(join(config.turn.urls, ","));
+  if (!urls) return urls.error();
+  auto current = store_.newest(roomid, slot, now_ms);
+  if (!current) return current.error();
+
+  TurnCredential credential;
+  if (*current && !due_for_renewal(config, (*current)->expires_ms, now_ms)) {
+    credential = std::move(**current);
+  } else {
+    // Expiry on a whole second, so the REST username's timestamp and the row agree exactly.
+    std::int64_t expiry_s = (now_ms + ttl_ms(config)) / 1000;
+    credential.created_ms = now_ms;
+    credential.expires_ms = expiry_s * 1000;
+    const std::string& realm = config.turn.realm;
+    std::string member = roomid + "." + std::to_string(slot);
+    if (config.turn.mode == "rest") {
+      auto secret = store_.room_secret(roomid, realm, random_hex(kSecretBytes));
+      if (!secret) return secret.error();
+      credential.username = std::to_string(expiry_s) + ":" + member;
+      credential.credential = turn::rest_password(*secret, credential.username);
+      if (credential.credential.empty()) return make_error("HMAC-SHA1 failed");
+      if (auto ok = store_.insert_rest(roomid, slot, realm, credential); !ok) return ok.error();
+    } else {
+      credential.username = member + "." + std::to_string(expiry_s);
+      credential.credential = random_hex(kPasswordBytes);
+      auto hmackey = turn::lt_hmackey(credential.username, realm, credential.credential);
+      if (hmackey.empty()) return make_error("MD5 failed");
+      if (auto ok = store_.insert_long_term(roomid, slot, realm, credential, hmackey); !ok) return ok.error();
+    }
+  }
+  return IceCredentials{turn::ice_servers_json(*urls, credential.username, credential.credential),
+                        credential.expires_ms};
+}
+
+}  // namespace turnpike

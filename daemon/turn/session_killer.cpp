@@ -1,0 +1,130 @@
+// Ending revoked relay sessions through coturn's telnet CLI.
+#include "turn/session_killer.hpp"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+
+#include "core/log.hpp"
+#include "ops/metrics.hpp"
+#include "turn-auth/coturn_cli.hpp"
+#include "turn/turn_store.hpp"
+
+namespace turnpike {
+namespace {
+
+constexpr double kAttemptTimeoutSeconds = 5;
+constexpr double kMaxBackoffSeconds = 30;
+
+}  // namespace
+
+TurnSessionKiller::TurnSessionKiller(event_base* base, TurnStore& store, Metrics& metrics,
+                                     std::function<const Config&()> config)
+    : base_(base),
+      store_(store),
+      metrics_(metrics),
+      config_(std::move(config)),
+      timer_(base, &TurnSessionKiller::on_timer, this) {}
+
+TurnSessionKiller::~TurnSessionKiller() = default;
+
+void TurnSessionKiller::poke() {
+  if (connection_ || backing_off_) return;
+  timer_.start(0);
+}
+
+void TurnSessionKiller::on_timer(void* self) {
+  auto* killer = static_cast<TurnSessionKiller*>(self);
+  if (killer->connection_) {
+    killer->finish_attempt(false, "coturn CLI did not answer in time");
+  } else {
+    killer->backing_off_ = false;
+    killer->run_next();
+  }
+}
+
+void TurnSessionKiller::run_next() {
+  auto kills = store_.pending_kills();
+  if (!kills) {
+    log_error("turn_kill_queue_failed").kv("reason", kills.error().message);
+    return;
+  }
+  if (kills->empty()) return;
+  const Config& config = config_();
+  const PendingKill& next = kills->front();
+  pattern_ = next.pattern;
+  dialog_ = std::make_unique<turn::CoturnCliDialog>(config.turn.cli_password,
+                                                    (next.exact ? "ps " : "psp ") + next.pattern);
+  if (dialog_->state() == turn::CoturnCliDialog::State::failed) {
+    finish_attempt(false, dialog_->error());
+    return;
+  }
+  auto address = parse_listen_address(config.turn.cli_address);
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  v4.sin_port = htons(address ? address->port : 0);
+  if (!address || inet_pton(AF_INET, address->host.c_str(), &v4.sin_addr) != 1) {
+    finish_attempt(false, "turn.cli_address must be an IPv4 address");
+    return;
+  }
+  connection_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+  bufferevent_setcb(connection_.get(), &TurnSessionKiller::on_read, nullptr, &TurnSessionKiller::on_event,
+                    this);
+  bufferevent_enable(connection_.get(), EV_READ | EV_WRITE);
+  timer_.start(kAttemptTimeoutSeconds);
+  if (bufferevent_socket_connect(connection_.get(), reinterpret_cast<sockaddr*>(&v4), sizeof v4) != 0) {
+    finish_attempt(false, "cannot connect to coturn's CLI");
+  }
+}
+
+void TurnSessionKiller::on_read(bufferevent* bev, void* self) {
+  auto* killer = static_cast<TurnSessionKiller*>(self);
+  evbuffer* input = bufferevent_get_input(bev);
+  std::string bytes(evbuffer_get_length(input), '\0');
+  evbuffer_remove(input, bytes.data(), bytes.size());
+  std::string reply = killer->dialog_->on_receive(bytes);
+  if (!reply.empty()) bufferevent_write(bev, reply.data(), reply.size());
+  switch (killer->dialog_->state()) {
+    case turn::CoturnCliDialog::State::running:
+      break;
+    case turn::CoturnCliDialog::State::done:
+      killer->finish_attempt(true, "");
+      break;
+    case turn::CoturnCliDialog::State::failed:
+      killer->finish_attempt(false, killer->dialog_->error());
+      break;
+  }
+}
+
+void TurnSessionKiller::on_event(bufferevent*, short what, void* self) {
+  auto* killer = static_cast<TurnSessionKiller*>(self);
+  if (what & BEV_EVENT_CONNECTED) return;
+  bool done = killer->dialog_ && killer->dialog_->state() == turn::CoturnCliDialog::State::done;
+  killer->finish_attempt(done, "coturn's CLI closed the connection or is unreachable");
+}
+
+void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {
+  timer_.stop();
+  connection_.reset();
+  std::size_t killed = dialog_ ? dialog_->killed_sessions().size() : 0;
+  dialog_.reset();
+  if (ok) {
+    (void)store_.kill_done(pattern_);
+    metrics_.count_turn_kill(true, killed);
+    log_info("turn_sessions_ended").kv("sessions", static_cast<std::uint64_t>(killed));
+    backoff_seconds_ = 0;
+    timer_.start(0);  // next queued kill, if any
+    return;
+  }
+  (void)store_.kill_failed(pattern_, error);
+  metrics_.count_turn_kill(false, 0);
+  const double first = config_().turn.kill_retry_seconds;
+  backoff_seconds_ = backoff_seconds_ == 0 ? first : std::min(kMaxBackoffSeconds, backoff_seconds_ * 2);
+  log_warn("turn_kill_failed").kv("reason", error).kv("retry_in_seconds", backoff_seconds_);
+  backing_off_ = true;
+  timer_.start(backoff_seconds_);
+}
+
+}  // namespace turnpike

@@ -1,0 +1,49 @@
+// TurnSessionKiller: ends the live relay sessions of revoked credentials through coturn's admin CLI, one
+// queued kill at a time, asynchronously on the event loop, retrying with backoff while coturn is unreachable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/config.hpp"
+#include "net/event_handles.hpp"
+
+namespace turnpike {
+
+class TurnStore;
+class Metrics;
+namespace turn {
+class CoturnCliDialog;
+}
+
+class TurnSessionKiller {
+ public:
+  TurnSessionKiller(event_base* base, TurnStore& store, Metrics& metrics,
+                    std::function<const Config&()> config);
+  ~TurnSessionKiller();
+
+  // Something was queued: start working on the queue now unless a run is under way or backing off.
+  void poke();
+
+ private:
+  static void on_timer(void* self);
+  static void on_read(bufferevent* bev, void* self);
+  static void on_event(bufferevent* bev, short what, void* self);
+  void run_next();
+  void finish_attempt(bool ok, const std::string& error);
+
+  event_base* base_;
+  TurnStore& store_;
+  Metrics& metrics_;
+  std::function<const Config&()> config_;
+  Timer timer_;
+  BufferEventPtr connection_;
+  std::unique_ptr<turn::CoturnCliDialog> dialog_;
+  std::string pattern_;
+  double backoff_seconds_ = 0;
+  bool backing_off_ = false;
+};
+
+}  // namespace turnpike

@@ -1,0 +1,184 @@
+// Per-room TURN credentials and pending session kills in SQLite.
+#include "turn/turn_store.hpp"
+
+namespace turnpike {
+
+struct TurnStore::Statements {
+  TransactionStatements tx;
+  Statement newest;
+  Statement insert_credential;
+  Statement insert_user;
+  Statement find_secret;
+  Statement insert_room_secret;
+  Statement insert_coturn_secret;
+  Statement queue_expired_kills;
+  Statement delete_expired;
+  Statement list_kills;
+  Statement count_kills;
+  Statement delete_kill;
+  Statement fail_kill;
+};
+
+TurnStore::TurnStore(std::unique_ptr<Statements> statements) : stmts_(std::move(statements)) {}
+TurnStore::~TurnStore() = default;
+
+Result<std::unique_ptr<TurnStore>> TurnStore::open(sqlite3* db) {
+  auto s = std::make_unique<Statements>();
+  auto tx = TransactionStatements::prepare(db);
+  if (!tx) return tx.error();
+  s->tx = std::move(*tx);
+  struct Sql {
+    Statement* target;
+    const char* text;
+  };
+  const Sql all[] = {
+      {&s->newest,
+       "SELECT username, credential, created_ms, expires_ms FROM turn_credentials "
+       "WHERE roomid = ?1 AND slot = ?2 AND expires_ms > ?3 ORDER BY expires_ms DESC LIMIT 1"},
+      {&s->insert_credential,
+       "INSERT INTO turn_credentials (username, roomid, slot, realm, mode, credential, created_ms, "
+       "expires_ms) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&s->insert_user, "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES (?1, ?2, ?3)"},
+      {&s->find_secret, "SELECT secret FROM turn_room_secrets WHERE roomid = ?1"},
+      {&s->insert_room_secret, "INSERT INTO turn_room_secrets (roomid, realm, secret) VALUES (?1, ?2, ?3)"},
+      {&s->insert_coturn_secret, "INSERT OR IGNORE INTO turn_secret (realm, value) VALUES (?1, ?2)"},
+      {&s->queue_expired_kills,
+       "INSERT OR IGNORE INTO turn_pending_kills (pattern, exact, reason, created_ms) "
+       "SELECT username, 1, 'credential_expired', ?1 FROM turn_credentials WHERE expires_ms <= ?1"},
+      {&s->delete_expired, "DELETE FROM turn_credentials WHERE expires_ms <= ?1"},
+      {&s->list_kills, "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY created_ms"},
+      {&s->count_kills, "SELECT count(*) FROM turn_pending_kills"},
+      {&s->delete_kill, "DELETE FROM turn_pending_kills WHERE pattern = ?1"},
+      {&s->fail_kill,
+       "UPDATE turn_pending_kills SET attempts = attempts + 1, last_error = ?2 WHERE pattern = ?1"},
+  };
+  for (const auto& sql : all) {
+    auto stmt = Statement::prepare(db, sql.text);
+    if (!stmt) return stmt.error();
+    *sql.target = std::move(*stmt);
+  }
+  return std::unique_ptr<TurnStore>(new TurnStore(std::move(s)));
+}
+
+Result<std::optional<TurnCredential>> TurnStore::newest(std::string_view roomid, int slot,
+                                                        std::int64_t now_ms) {
+  auto run = stmts_->newest.run();
+  run.bind_text(1, roomid).bind_int64(2, slot).bind_int64(3, now_ms);
+  auto row = run.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<TurnCredential>{};
+  return std::optional<TurnCredential>{
+      TurnCredential{run.column_text(0), run.column_text(1), run.column_int64(2), run.column_int64(3)}};
+}
+
+static Result<void> insert_credential(Statement& stmt, std::string_view roomid, int slot,
+                                      std::string_view realm, std::string_view mode,
+                                      const TurnCredential& c) {
+  auto run = stmt.run();
+  run.bind_text(1, c.username)
+      .bind_text(2, roomid)
+      .bind_int64(3, slot)
+      .bind_text(4, realm)
+      .bind_text(5, mode)
+      .bind_text(6, c.credential)
+      .bind_int64(7, c.created_ms)
+      .bind_int64(8, c.expires_ms);
+  return run.run_to_completion();
+}
+
+Result<void> TurnStore::insert_long_term(std::string_view roomid, int slot, std::string_view realm,
+                                         const TurnCredential& c, std::string_view hmackey) {
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  if (auto ok = insert_credential(stmts_->insert_credential, roomid, slot, realm, "long-term", c); !ok)
+    return ok;
+  {
+    auto run = stmts_->insert_user.run();
+    run.bind_text(1, realm).bind_text(2, c.username).bind_text(3, hmackey);
+    if (auto ok = run.run_to_completion(); !ok) return ok;
+  }
+  return tx->commit();
+}
+
+Result<void> TurnStore::insert_rest(std::string_view roomid, int slot, std::string_view realm,
+                                    const TurnCredential& c) {
+  return insert_credential(stmts_->insert_credential, roomid, slot, realm, "rest", c);
+}
+
+Result<std::string> TurnStore::room_secret(std::string_view roomid, std::string_view realm,
+                                           std::string_view new_secret) {
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  {
+    auto run = stmts_->find_secret.run();
+    run.bind_text(1, roomid);
+    auto row = run.step();
+    if (!row) return row.error();
+    if (*row) return run.column_text(0);
+  }
+  {
+    auto run = stmts_->insert_room_secret.run();
+    run.bind_text(1, roomid).bind_text(2, realm).bind_text(3, new_secret);
+    if (auto ok = run.run_to_completion(); !ok) return ok.error();
+  }
+  {
+    auto run = stmts_->insert_coturn_secret.run();
+    run.bind_text(1, realm).bind_text(2, new_secret);
+    if (auto ok = run.run_to_completion(); !ok) return ok.error();
+  }
+  if (auto ok = tx->commit(); !ok) return ok.error();
+  return std::string(new_secret);
+}
+
+Result<std::int64_t> TurnStore::expire(std::int64_t now_ms) {
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  {
+    auto run = stmts_->queue_expired_kills.run();
+    run.bind_int64(1, now_ms);
+    if (auto ok = run.run_to_completion(); !ok) return ok.error();
+  }
+  std::int64_t expired = 0;
+  {
+    auto run = stmts_->delete_expired.run();
+    run.bind_int64(1, now_ms);
+    if (auto ok = run.run_to_completion(); !ok) return ok.error();
+    expired = run.changes();
+  }
+  if (auto ok = tx->commit(); !ok) return ok.error();
+  return expired;
+}
+
+Result<std::vector<PendingKill>> TurnStore::pending_kills() {
+  std::vector<PendingKill> out;
+  auto run = stmts_->list_kills.run();
+  while (true) {
+    auto row = run.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back({run.column_text(0), run.column_int64(1) != 0, run.column_text(2), run.column_int64(3)});
+  }
+  return out;
+}
+
+Result<std::int64_t> TurnStore::pending_kill_count() {
+  auto run = stmts_->count_kills.run();
+  auto row = run.step();
+  if (!row) return row.error();
+  return *row ? run.column_int64(0) : 0;
+}
+
+Result<void> TurnStore::kill_done(std::string_view pattern) {
+  auto run = stmts_->delete_kill.run();
+  run.bind_text(1, pattern);
+  return run.run_to_completion();
+}
+
+Result<void> TurnStore::kill_failed(std::string_view pattern, std::string_view error) {
+  auto run = stmts_->fail_kill.run();
+  run.bind_text(1, pattern).bind_text(2, error);
+  return run.run_to_completion();
+}
+
+}  // namespace turnpike

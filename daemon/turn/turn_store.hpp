@@ -1,0 +1,65 @@
+// TurnStore: per-room TURN credentials in the shared SQLite file, written in coturn's own tables
+// (turnusers_lt / turn_secret), and the queue of live sessions still to be ended through coturn's CLI.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "pairing/sqlite_handles.hpp"
+
+namespace turnpike {
+
+struct TurnCredential {
+  std::string username;
+  std::string credential;
+  std::int64_t created_ms = 0;
+  std::int64_t expires_ms = 0;
+};
+
+struct PendingKill {
+  std::string pattern;  // a room id (partial match) or a username (exact)
+  bool exact = false;
+  std::string reason;
+  std::int64_t attempts = 0;
+};
+
+class TurnStore {
+ public:
+  // Prepares statements on the pairing store's connection (the schema is already migrated).
+  static Result<std::unique_ptr<TurnStore>> open(sqlite3* db);
+  ~TurnStore();
+
+  // The newest credential of (room, slot) that is still valid at now_ms.
+  Result<std::optional<TurnCredential>> newest(std::string_view roomid, int slot, std::int64_t now_ms);
+  // long-term: the credential row and coturn's turnusers_lt row, in one transaction.
+  Result<void> insert_long_term(std::string_view roomid, int slot, std::string_view realm,
+                                const TurnCredential& c, std::string_view hmackey);
+  // rest: the credential row; the room's secret must exist (room_secret).
+  Result<void> insert_rest(std::string_view roomid, int slot, std::string_view realm,
+                           const TurnCredential& c);
+  // rest: the room's secret, created (and mirrored into coturn's turn_secret) on first use.
+  Result<std::string> room_secret(std::string_view roomid, std::string_view realm,
+                                  std::string_view new_secret);
+  // Deletes credentials that expired at or before now_ms (their coturn rows go by trigger) and queues a kill
+  // of each one's live sessions, in one transaction. Returns how many expired.
+  Result<std::int64_t> expire(std::int64_t now_ms);
+
+  Result<std::vector<PendingKill>> pending_kills();
+  Result<std::int64_t> pending_kill_count();
+  Result<void> kill_done(std::string_view pattern);
+  Result<void> kill_failed(std::string_view pattern, std::string_view error);
+
+ private:
+  struct Statements;
+  explicit TurnStore(std::unique_ptr<Statements> statements);
+  std::unique_ptr<Statements> stmts_;
+};
+
+}  // namespace turnpike

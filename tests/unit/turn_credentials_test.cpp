@@ -1,0 +1,202 @@
+// TURN credentials in coturn's tables: issuance, reuse, renewal, revocation triggers and the kill queue,
+// on a real SQLite file.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "core/config.hpp"
+#include "pairing/pairing_store.hpp"
+#include "turn-auth/credentials.hpp"
+#include "turn/credential_issuer.hpp"
+#include "turn/turn_store.hpp"
+
+namespace turnpike {
+namespace {
+
+constexpr std::int64_t kNow = 1'800'000'000'000;
+const std::string kRoom(48, 'a');
+const std::string kOtherRoom(48, 'b');
+
+class TurnCredentials : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& c : name) c = c == '/' ? '_' : c;
+    path_ = std::filesystem::path(::testing::TempDir()) / ("turn-" + name + ".db");
+    std::filesystem::remove(path_);
+    auto store = PairingStore::open({path_.string(), true, 1000});
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    pairing_ = std::move(*store);
+    auto turn = TurnStore::open(pairing_->handle());
+    ASSERT_TRUE(turn.ok()) << turn.error().message;
+    turn_ = std::move(*turn);
+    issuer_ = std::make_unique<TurnCredentialIssuer>(*turn_);
+    auto config =
+        parse_config("[turn]\nmode = " + GetParam() +
+                         "\nrealm = example.org\ncli_password = pw\nurls = stun:s.example.org, "
+                         "turn:t.example.org?transport=udp, turns:t.example.org:5349?transport=tcp\n"
+                         "ttl_seconds = 3600\n",
+                     "test.conf");
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    config_ = *config;
+    for (const auto& room : {kRoom, kOtherRoom}) {
+      std::string joinid = room == kRoom ? "111111" : "222222";
+      ASSERT_TRUE(pairing_->create_pending(joinid, "dev1", kNow, kNow + 60000).ok());
+      ASSERT_TRUE(pairing_->accept(joinid, "dev2", kNow, room).ok());
+    }
+  }
+  void TearDown() override {
+    issuer_.reset();
+    turn_.reset();
+    pairing_.reset();
+    std::filesystem::remove(path_);
+  }
+
+  std::int64_t count(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(pairing_->handle(), sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    std::int64_t n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+  }
+  void exec(const std::string& sql) {
+    ASSERT_EQ(sqlite3_exec(pairing_->handle(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  }
+  nlohmann::json issue(const std::string& room, int slot, std::int64_t now) {
+    auto issued = issuer_->issue(config_, room, slot, now);
+    EXPECT_TRUE(issued.ok()) << issued.error().message;
+    last_expires_ms_ = issued->expires_ms;
+    return nlohmann::json::parse(issued->ice_servers_json);
+  }
+  std::int64_t coturn_rows() {
+    return count("SELECT count(*) FROM turnusers_lt") + count("SELECT count(*) FROM turn_secret");
+  }
+
+  std::filesystem::path path_;
+  std::unique_ptr<PairingStore> pairing_;
+  std::unique_ptr<TurnStore> turn_;
+  std::unique_ptr<TurnCredentialIssuer> issuer_;
+  Config config_;
+  std::int64_t last_expires_ms_ = 0;
+};
+
+TEST_P(TurnCredentials, IceServersCarryTheConfiguredUrlsAndACredential) {
+  auto servers = issue(kRoom, 1, kNow);
+  ASSERT_EQ(servers.size(), 2u);
+  EXPECT_EQ(servers[0], nlohmann::json::parse(R"({"urls":["stun:s.example.org"]})"));
+  EXPECT_EQ(servers[1]["urls"],
+            nlohmann::json::parse(
+                R"(["turn:t.example.org?transport=udp","turns:t.example.org:5349?transport=tcp"])"));
+  std::string username = servers[1]["username"];
+  std::string credential = servers[1]["credential"];
+  EXPECT_EQ(last_expires_ms_ % 1000, 0);
+  EXPECT_NEAR(static_cast<double>(last_expires_ms_ - kNow), 3600e3, 1000);
+  if (GetParam() == "long-term") {
+    EXPECT_EQ(username, kRoom + ".1." + std::to_string(last_expires_ms_ / 1000));
+    EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt WHERE realm = 'example.org' AND name = '" + username +
+                    "' AND hmackey = '" + turn::lt_hmackey(username, "example.org", credential) + "'"),
+              1);
+  } else {
+    EXPECT_EQ(username, std::to_string(last_expires_ms_ / 1000) + ":" + kRoom + ".1");
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(pairing_->handle(), "SELECT value FROM turn_secret WHERE realm = 'example.org'", -1,
+                       &stmt, nullptr);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    std::string secret = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    EXPECT_EQ(credential, turn::rest_password(secret, username));
+  }
+}
+
+TEST_P(TurnCredentials, StableUntilAThirdOfTheLifetimeIsLeftThenRenewed) {
+  auto first = issue(kRoom, 2, kNow);
+  auto first_expiry = last_expires_ms_;
+  EXPECT_EQ(issue(kRoom, 2, kNow + 2000 * 1000), first);       // 1600 s left of 3600: more than a third
+  auto renewed = issue(kRoom, 2, first_expiry - 1200 * 1000);  // exactly a third left
+  EXPECT_NE(renewed, first);
+  EXPECT_GT(last_expires_ms_, first_expiry);
+  // The old credential stays valid until its own expiry.
+  EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kRoom + "'"), 2);
+  EXPECT_TRUE(TurnCredentialIssuer::due_for_renewal(config_, first_expiry, first_expiry - 1200 * 1000));
+  EXPECT_FALSE(TurnCredentialIssuer::due_for_renewal(config_, first_expiry, first_expiry - 1201 * 1000));
+}
+
+TEST_P(TurnCredentials, DevicesOfARoomGetDifferentCredentials) {
+  auto one = issue(kRoom, 1, kNow);
+  auto two = issue(kRoom, 2, kNow);
+  EXPECT_NE(one[1]["username"], two[1]["username"]);
+  EXPECT_NE(one[1]["credential"], two[1]["credential"]);
+}
+
+TEST_P(TurnCredentials, DeletingTheRoomRowRevokesItsCoturnRowsAndQueuesAKill) {
+  issue(kRoom, 1, kNow);
+  issue(kRoom, 2, kNow);
+  issue(kOtherRoom, 1, kNow);
+  std::int64_t before = coturn_rows();
+  ASSERT_GT(before, 0);
+  // As an admin would with the sqlite3 shell: no foreign keys, just the row.
+  exec("DELETE FROM rooms WHERE roomid = '" + kRoom + "'");
+  EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kRoom + "'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kOtherRoom + "'"), 1);
+  EXPECT_EQ(coturn_rows(), GetParam() == "long-term" ? 1 : 1);
+  auto kills = turn_->pending_kills();
+  ASSERT_TRUE(kills.ok());
+  ASSERT_EQ(kills->size(), 1u);
+  EXPECT_EQ((*kills)[0].pattern, kRoom);
+  EXPECT_FALSE((*kills)[0].exact);
+  ASSERT_TRUE(turn_->kill_failed(kRoom, "coturn down").ok());
+  EXPECT_EQ(turn_->pending_kills()->at(0).attempts, 1);
+  ASSERT_TRUE(turn_->kill_done(kRoom).ok());
+  EXPECT_EQ(*turn_->pending_kill_count(), 0);
+}
+
+TEST_P(TurnCredentials, ARoomWithoutCredentialsQueuesNoKill) {
+  exec("DELETE FROM rooms WHERE roomid = '" + kRoom + "'");
+  EXPECT_EQ(*turn_->pending_kill_count(), 0);
+}
+
+TEST_P(TurnCredentials, ExpiredCredentialsAreRemovedAndTheirSessionsQueued) {
+  auto servers = issue(kRoom, 1, kNow);
+  std::string username = servers[1]["username"];
+  auto expired = turn_->expire(last_expires_ms_ - 1);
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(*expired, 0);
+  expired = turn_->expire(last_expires_ms_);
+  EXPECT_EQ(*expired, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM turn_credentials"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt"), 0);
+  auto kills = turn_->pending_kills();
+  ASSERT_EQ(kills->size(), 1u);
+  EXPECT_EQ((*kills)[0].pattern, username);
+  EXPECT_TRUE((*kills)[0].exact);
+}
+
+TEST_P(TurnCredentials, SchemaRefusesRowsThatWouldCrashCoturn) {
+  EXPECT_NE(sqlite3_exec(pairing_->handle(),
+                         "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('r', 'u', NULL)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(pairing_->handle(),
+                         "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('r', 'u', 'abc')", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(pairing_->handle(),
+                         "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('r', 'u', "
+                         "'ZZ807ee29df3c9ffa736523fb2c4e8ee')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  exec(
+      "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('r', 'u', "
+      "'bc807ee29df3c9ffa736523fb2c4e8ee')");
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, TurnCredentials, ::testing::Values("long-term", "rest"),
+                         [](const auto& param_info) {
+                           return param_info.param == "long-term" ? "LongTerm" : "Rest";
+                         });
+
+}  // namespace
+}  // namespace turnpike
