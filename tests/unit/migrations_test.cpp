@@ -10,28 +10,10 @@
 
 #include "pairing/pairing_store.hpp"
 #include "pairing/sqlite_handles.hpp"
+#include "temp_db_path.hpp"
 
 namespace turnpike {
 namespace {
-
-// A database path unique to the running test, removed (with its WAL files) afterwards.
-class TempDbPath {
- public:
-  TempDbPath() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    path_ = testing::TempDir() + "turnpike_migrations_" + info->test_suite_name() + "_" + info->name() + "_" +
-            std::to_string(::getpid()) + ".db";
-    remove_files();
-  }
-  ~TempDbPath() { remove_files(); }
-  const std::string& path() const { return path_; }
-
- private:
-  void remove_files() const {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
-  }
-  std::string path_;
-};
 
 SqliteDb open_raw(const std::string& path) {
   Result<SqliteDb> db = open_database(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

@@ -13,31 +13,13 @@
 #include <vector>
 
 #include "pairing/sqlite_handles.hpp"
+#include "temp_db_path.hpp"
 
 namespace turnpike {
 namespace {
 
 using Accept = AcceptOutcome::Kind;
 using Check = CheckOutcome::Kind;
-
-// A database path unique to the running test, removed (with its WAL files) afterwards.
-class TempDbPath {
- public:
-  TempDbPath() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    path_ = testing::TempDir() + "turnpike_store_" + info->test_suite_name() + "_" + info->name() + "_" +
-            std::to_string(::getpid()) + ".db";
-    remove_files();
-  }
-  ~TempDbPath() { remove_files(); }
-  const std::string& path() const { return path_; }
-
- private:
-  void remove_files() const {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
-  }
-  std::string path_;
-};
 
 // 48 lowercase hex characters, distinct for distinct n and ordered like n.
 std::string rid(unsigned n) {

@@ -4,10 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
-
 #include "core/config.hpp"
 #include "pairing/pairing_store.hpp"
+#include "temp_db_path.hpp"
 #include "turn-auth/credentials.hpp"
 #include "turn/credential_issuer.hpp"
 #include "turn/turn_store.hpp"
@@ -22,11 +21,7 @@ const std::string kOtherRoom(48, 'b');
 class TurnCredentials : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (auto& c : name) c = c == '/' ? '_' : c;
-    path_ = std::filesystem::path(::testing::TempDir()) / ("turn-" + name + ".db");
-    std::filesystem::remove(path_);
-    auto store = PairingStore::open({path_.string(), true, 1000});
+    auto store = PairingStore::open({path_.path(), true, 1000});
     ASSERT_TRUE(store.ok()) << store.error().message;
     pairing_ = std::move(*store);
     auto turn = TurnStore::open(pairing_->handle());
@@ -51,7 +46,6 @@ class TurnCredentials : public ::testing::TestWithParam<std::string> {
     issuer_.reset();
     turn_.reset();
     pairing_.reset();
-    std::filesystem::remove(path_);
   }
 
   std::int64_t count(const std::string& sql) {
@@ -75,7 +69,7 @@ class TurnCredentials : public ::testing::TestWithParam<std::string> {
     return count("SELECT count(*) FROM turnusers_lt") + count("SELECT count(*) FROM turn_secret");
   }
 
-  std::filesystem::path path_;
+  TempDbPath path_;
   std::unique_ptr<PairingStore> pairing_;
   std::unique_ptr<TurnStore> turn_;
   std::unique_ptr<TurnCredentialIssuer> issuer_;
