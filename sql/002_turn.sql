@@ -3,42 +3,60 @@
 -- coturn 4.6.1 (a NULL hmackey is a NULL dereference there). Revocation is done by triggers, so it also holds
 -- when a room row is deleted by hand.
 
-CREATE TABLE turnusers_lt (
+-- If coturn opened the file before turnpiked, it has created lax versions of its tables (no NOT NULL, no key
+-- check). Make sure they exist, then rebuild turnusers_lt and turn_secret strictly, keeping only valid rows; the
+-- other tables of coturn's schema need no constraints. Renaming a table inside the file is safe for coturn, which
+-- prepares its statements per query (it is renaming the file that coturn does not survive).
+CREATE TABLE IF NOT EXISTS turnusers_lt (realm varchar(127) DEFAULT '', name varchar(512), hmackey char(128),
+                                         PRIMARY KEY (realm, name));
+CREATE TABLE IF NOT EXISTS turn_secret (realm varchar(127) DEFAULT '', value varchar(256),
+                                        PRIMARY KEY (realm, value));
+
+CREATE TABLE turnpike_strict_turnusers_lt (
   realm varchar(127) NOT NULL DEFAULT '',
   name varchar(512) NOT NULL CHECK (length(name) > 0),
   hmackey char(128) NOT NULL CHECK (length(hmackey) = 32 AND hmackey NOT GLOB '*[^0-9a-f]*'),
   PRIMARY KEY (realm, name)
 );
+INSERT OR IGNORE INTO turnpike_strict_turnusers_lt (realm, name, hmackey)
+  SELECT coalesce(realm, ''), name, lower(hmackey) FROM turnusers_lt
+  WHERE length(name) > 0 AND length(hmackey) = 32 AND lower(hmackey) NOT GLOB '*[^0-9a-f]*';
+DROP TABLE turnusers_lt;
+ALTER TABLE turnpike_strict_turnusers_lt RENAME TO turnusers_lt;
 
-CREATE TABLE turn_secret (
+CREATE TABLE turnpike_strict_turn_secret (
   realm varchar(127) NOT NULL DEFAULT '',
   value varchar(256) NOT NULL CHECK (length(value) > 0),
   PRIMARY KEY (realm, value)
 );
+INSERT OR IGNORE INTO turnpike_strict_turn_secret (realm, value)
+  SELECT coalesce(realm, ''), value FROM turn_secret WHERE length(value) > 0;
+DROP TABLE turn_secret;
+ALTER TABLE turnpike_strict_turn_secret RENAME TO turn_secret;
 
 -- The rest of coturn's schema (turndb/schema.sql), so coturn finds every table it asks for.
-CREATE TABLE allowed_peer_ip (
+CREATE TABLE IF NOT EXISTS allowed_peer_ip (
   realm varchar(127) NOT NULL DEFAULT '',
   ip_range varchar(256) NOT NULL,
   PRIMARY KEY (realm, ip_range)
 );
-CREATE TABLE denied_peer_ip (
+CREATE TABLE IF NOT EXISTS denied_peer_ip (
   realm varchar(127) NOT NULL DEFAULT '',
   ip_range varchar(256) NOT NULL,
   PRIMARY KEY (realm, ip_range)
 );
-CREATE TABLE turn_origin_to_realm (
+CREATE TABLE IF NOT EXISTS turn_origin_to_realm (
   origin varchar(127) NOT NULL,
   realm varchar(127) NOT NULL,
   PRIMARY KEY (origin)
 );
-CREATE TABLE turn_realm_option (
+CREATE TABLE IF NOT EXISTS turn_realm_option (
   realm varchar(127) NOT NULL DEFAULT '',
   opt varchar(32) NOT NULL,
   value varchar(128) NOT NULL,
   PRIMARY KEY (realm, opt)
 );
-CREATE TABLE oauth_key (
+CREATE TABLE IF NOT EXISTS oauth_key (
   kid varchar(128) NOT NULL,
   ikm_key varchar(256) NOT NULL,
   timestamp bigint NOT NULL DEFAULT 0,
@@ -47,7 +65,7 @@ CREATE TABLE oauth_key (
   realm varchar(127) NOT NULL DEFAULT '',
   PRIMARY KEY (kid)
 );
-CREATE TABLE admin_user (
+CREATE TABLE IF NOT EXISTS admin_user (
   name varchar(32) NOT NULL,
   realm varchar(127) NOT NULL,
   password varchar(127) NOT NULL,

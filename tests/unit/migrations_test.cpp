@@ -94,6 +94,47 @@ TEST(ApplyMigrations, FreshFileGetsSchemaAndLatestUserVersion) {
                                 "turn_realm_option", "turn_room_secrets", "turn_secret", "turnusers_lt"}));
 }
 
+// coturn creates lax tables of its own when it opens the file first; the migration makes them strict and
+// keeps only the rows coturn can use safely.
+TEST(ApplyMigrations, TightensTablesCoturnCreatedFirst) {
+  TempDbPath file;
+  SqliteDb db = open_raw(file.path());
+  ASSERT_EQ(
+      sqlite3_exec(db.get(),
+                   "CREATE TABLE turnusers_lt (realm varchar(127) default '', name varchar(512), hmackey "
+                   "char(128), PRIMARY KEY (realm,name));"
+                   "CREATE TABLE turn_secret (realm varchar(127) default '', value varchar(256), PRIMARY KEY "
+                   "(realm,value));"
+                   "CREATE TABLE admin_user (name varchar(32), realm varchar(127), password varchar(127), "
+                   "primary key (name));"
+                   "INSERT INTO turnusers_lt VALUES ('r', 'kept', 'BC807EE29DF3C9FFA736523FB2C4E8EE');"
+                   "INSERT INTO turnusers_lt VALUES ('r', 'null_key', NULL);"
+                   "INSERT INTO turnusers_lt VALUES ('r', 'short_key', 'abc');"
+                   "INSERT INTO turn_secret VALUES ('r', 'secret');"
+                   "INSERT INTO turn_secret VALUES ('r', '');",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  Result<void> applied = apply_migrations(db.get(), embedded_migrations());
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  auto rows = [&](const char* sql) {
+    std::vector<std::string> out;
+    sqlite3_exec(
+        db.get(), sql,
+        [](void* target, int, char** values, char**) {
+          static_cast<std::vector<std::string>*>(target)->push_back(values[0] ? values[0] : "NULL");
+          return 0;
+        },
+        &out, nullptr);
+    return out;
+  };
+  EXPECT_EQ(rows("SELECT name || ':' || hmackey FROM turnusers_lt"),
+            (std::vector<std::string>{"kept:bc807ee29df3c9ffa736523fb2c4e8ee"}));
+  EXPECT_EQ(rows("SELECT value FROM turn_secret"), (std::vector<std::string>{"secret"}));
+  EXPECT_NE(
+      sqlite3_exec(db.get(), "INSERT INTO turnusers_lt VALUES ('r', 'x', NULL)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+}
+
 TEST(ApplyMigrations, IsIdempotentOnTheSameConnectionAndAfterReopen) {
   TempDbPath file;
   const int latest = static_cast<int>(embedded_migrations().size());
