@@ -126,3 +126,41 @@ def http(daemon):
     s = requests.Session()
     yield s
     s.close()
+
+
+# --- coturn ------------------------------------------------------------------------------------------------------
+
+TURNPIKECTL = os.environ.get("TURNPIKECTL", str(Path(TURNPIKED).parent / "turnpikectl"))
+
+
+@pytest.fixture
+def turn_stack(start_daemon, tmp_path):
+    """Factory: turn_stack("long-term" | "rest", {"pairing.room_ttl_seconds": 10}) -> turnutil.TurnStack.
+
+    Starts turnpiked with a [turn] section on free loopback ports (TURN port, CLI port, relay range), renders
+    turnserver.conf with `turnpikectl coturn-config --config <its turnpike.conf>` and starts coturn from it on the
+    same database file. coturn, peers and uclients are stopped at teardown, before the daemon is."""
+    import turnutil
+
+    if not turnutil.coturn_available():
+        pytest.skip("coturn is not installed (turnserver, turnutils_uclient, turnutils_peer)")
+    stacks = []
+
+    def factory(mode, settings=None):
+        turn_port = turnutil.free_port(count=2)  # coturn may also want port + 1 (RFC 5780 alternate port)
+        tls_port = turnutil.free_port()
+        cli_port = turnutil.free_port(udp=False)
+        cli_password = turnutil.random_hex(12)
+        config = turnutil.turn_settings(mode, turn_port, tls_port, cli_port, cli_password,
+                                        turnutil.free_relay_range())
+        config.update(settings or {})
+        workdir = tmp_path / f"turn{len(stacks)}"
+        daemon = start_daemon(config, workdir=workdir)
+        stack = turnutil.TurnStack(daemon, workdir, TURNPIKECTL, mode, turn_port, cli_port, cli_password)
+        stacks.append(stack)
+        stack.start_coturn()
+        return stack
+
+    yield factory
+    for stack in stacks:
+        stack.close()

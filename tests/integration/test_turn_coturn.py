@@ -1,0 +1,334 @@
+# Per-room TURN credentials against the real coturn: issued credentials relay, wrong ones fail, and revocation
+# (delete, purge, room expiry, credential expiry) refuses new allocations and ends live relay sessions.
+"""Every test runs turnpiked and coturn (`turnserver -c <turnpikectl coturn-config output> --log-file=stdout
+--pidfile=<tmp>`) on loopback on one database file, in both turn.mode values.
+
+Live sessions are real `turnutils_uclient` runs relaying through coturn to a `turnutils_peer`, which echoes every
+message back. A session counts as ended when uclient's echoed-message count (`tot_recv_msgs` in its once-a-second
+progress line) stops growing while its sent count (`tot_send_msgs`) keeps growing; coturn's CLI no longer lists the
+session and coturn's log names it in "Session <id> to be forcefully canceled". A session that must survive keeps
+its echo count growing.
+"""
+import sqlite3
+import time
+
+import pytest
+import requests
+
+import wsutil
+from httputil import parse_iso_ms, wait_for
+from turnutil import REALM, TurnClient, coturn_available, rest_credential, try_allocate
+
+pytestmark = pytest.mark.skipif(not coturn_available(), reason="coturn is not installed")
+
+MODES = ["long-term", "rest"]
+
+# uclient sends one message every 20 ms after 1-5 s of setup; 900 messages keep a live session sending
+# for about 18 s, longer than any observation window below.
+LIVE_MESSAGES = 900
+# How long after a revocation the session must have stopped relaying (the contract says "well under a second";
+# uclient only reports once a second).
+KILL_DEADLINE = 2.0
+# How long a stopped session is watched to show that it stays stopped while uclient keeps sending.
+STALL_WINDOW = 2.0
+
+
+@pytest.fixture(params=MODES)
+def mode(request):
+    return request.param
+
+
+def sleep_until(when):
+    left = when - time.monotonic()
+    if left > 0:
+        time.sleep(left)
+
+
+def room_exists(db_path, roomid):
+    con = sqlite3.connect(str(db_path), timeout=2)
+    try:
+        return con.execute("SELECT 1 FROM rooms WHERE roomid = ?", (roomid,)).fetchone() is not None
+    finally:
+        con.close()
+
+
+def assert_refused(result, what):
+    assert not result.ok and result.code == 401, f"{what}: expected 401 from coturn, got {result}"
+
+
+def assert_allocates(result, what):
+    assert result.ok, f"{what}: expected a successful allocation, got {result}"
+
+
+def assert_username_shape(mode, creds, room, slot):
+    exp = int(parse_iso_ms(creds.expires_at))
+    if mode == "long-term":
+        roomid, got_slot, expiry = creds.username.split(".")
+        assert len(creds.credential) == 32 and all(c in "0123456789abcdef" for c in creds.credential), creds.body
+    else:
+        expiry, rest = creds.username.split(":")
+        roomid, got_slot = rest.split(".")
+    assert (roomid, got_slot) == (room.roomid, str(slot)), creds.username
+    assert abs(int(expiry) - exp) <= 1, (creds.username, creds.expires_at)
+
+
+# --- credentials work ------------------------------------------------------------------------------------------
+
+
+def test_issued_credentials_allocate_and_relay(turn_stack, mode):
+    stack = turn_stack(mode)
+    room = stack.room()
+    creds = stack.credentials(room, slot=1)
+    udp_url = f"turn:127.0.0.1:{stack.turn_port}?transport=udp"
+    tcp_url = f"turn:127.0.0.1:{stack.turn_port}?transport=tcp"
+    assert creds.body["iceServers"] == [{"urls": [udp_url, tcp_url], "username": creds.username,
+                                         "credential": creds.credential}], creds.body
+    assert 0 < creds.ttl <= 3600
+    assert_username_shape(mode, creds, room, 1)
+
+    # uclient over each advertised URL: allocate, relay 20 messages to the peer and get all 20 echoes back.
+    peer = stack.peer()
+    clients = {t: stack.uclient(creds, peer, transport=t, messages=20, name=f"relay-{t}") for t in ("udp", "tcp")}
+    for transport, uc in clients.items():
+        assert uc.wait(timeout=25) == 0, (transport, uc.output())
+        assert uc.lost() == 0, (transport, uc.output())
+        assert uc.progress()[-1][1:] == (20, 20), (transport, uc.output())
+
+    # The room's other device gets its own credential, which works too (own client: allocate, permission, echo).
+    creds2 = stack.credentials(room, slot=2)
+    assert_username_shape(mode, creds2, room, 2)
+    assert creds2.username != creds.username
+    with TurnClient(creds2.port_for("udp")) as client:
+        assert_allocates(client.allocate(creds2.username, creds2.credential), "slot 2")
+        assert client.create_permission("127.0.0.1") == (True, None)
+        client.send_to(("127.0.0.1", peer.port), b"slot-two")
+        assert client.recv_data(timeout=2) == b"slot-two"
+
+    # Asking again returns the same credential (it is stable until a third of its lifetime is left).
+    again = stack.credentials(room, slot=1)
+    assert (again.username, again.credential, again.expires_at) == (creds.username, creds.credential,
+                                                                     creds.expires_at)
+
+
+def test_wrong_credentials_are_refused(turn_stack, mode):
+    stack = turn_stack(mode)
+    a, b = stack.room("a"), stack.room("b")
+    ca, cb = stack.credentials(a), stack.credentials(b)
+    assert_allocates(stack.allocate(ca), "room A's own credential")
+
+    peer = stack.peer()
+    wrong = ca.with_credential("x" + ca.credential)
+    uc = stack.uclient(wrong, peer, messages=5, name="wrong-password")
+    assert uc.wait(timeout=10) != 0, uc.output()
+    assert "Cannot complete Allocation" in uc.output(), uc.output()
+
+    for transport in ("udp", "tcp"):
+        assert_refused(stack.allocate(wrong, transport), f"wrong password over {transport}")
+    # A username the daemon never issued (another expiry) with a real credential.
+    if mode == "long-term":
+        roomid, slot, expiry = ca.username.split(".")
+        forged = f"{roomid}.{slot}.{int(expiry) + 1}"
+    else:
+        expiry, userid = ca.username.split(":")
+        forged = f"{int(expiry) + 1}:{userid}"
+    assert_refused(try_allocate(stack.turn_port, forged, ca.credential), "forged username")
+    if mode == "long-term":
+        # One user per credential: room B's password does not open room A's user, nor the other way round.
+        assert_refused(try_allocate(stack.turn_port, ca.username, cb.credential), "A's user with B's password")
+        assert_refused(try_allocate(stack.turn_port, cb.username, ca.credential), "B's user with A's password")
+    # rest mode: coturn tries every secret of the realm for any userid (coturn.md section 3), so a credential
+    # minted with room B's secret for room A's userid would work; only revocation per secret can be asserted.
+
+
+def test_deleting_a_room_revokes_only_its_credentials(turn_stack, mode):
+    stack = turn_stack(mode)
+    a, b = stack.room("a"), stack.room("b")
+    creds = {(r, s): stack.credentials(room, slot=s) for r, room in (("a", a), ("b", b)) for s in (1, 2)}
+    for key, c in creds.items():
+        assert_allocates(stack.allocate(c), f"{key} before the delete")
+
+    r = stack.api.delete_room(a.roomid)
+    assert (r.status_code, r.json()) == (200, {"ok": True}), r.text
+    for s in (1, 2):
+        for transport in ("udp", "tcp"):
+            assert_refused(stack.allocate(creds[("a", s)], transport), f"deleted room A slot {s} over {transport}")
+        assert_allocates(stack.allocate(creds[("b", s)]), f"room B slot {s} after A was deleted")
+    r = stack.credentials_response(a.roomid, a.client1)
+    assert (r.status_code, r.json()) == (404, {"error": "not_found"}), r.text
+    wait_for(lambda: stack.kills_pending() == 0, timeout=5, message="turnKillsPending back to 0")
+
+
+# --- live sessions end on revocation ---------------------------------------------------------------------------
+
+
+class LiveSessions:
+    """Room A's and room B's live uclient sessions, both relaying."""
+
+    def __init__(self, stack, creds_a, creds_b, transport_b="tcp"):
+        self.stack = stack
+        self.peer = stack.peer()
+        self.a = stack.uclient(creds_a, self.peer, transport="udp", messages=LIVE_MESSAGES, name="live-a")
+        self.b = stack.uclient(creds_b, self.peer, transport=transport_b, messages=LIVE_MESSAGES, name="live-b")
+
+    def wait_relaying(self, timeout=15):
+        self.a.wait_receiving(timeout=timeout)
+        self.b.wait_receiving(timeout=timeout)
+
+    def sessions(self, room):
+        return self.stack.coturn.sessions(room.roomid)
+
+
+def assert_session_ended(uc, revoked_at):
+    """uclient's echo count is frozen from revoked_at + KILL_DEADLINE on while it keeps sending."""
+    sleep_until(revoked_at + KILL_DEADLINE + STALL_WINDOW + 0.1)
+    sent0, recv0 = uc.counts_at(revoked_at + KILL_DEADLINE)
+    sent1, recv1 = uc.counts_at(time.monotonic())
+    assert sent1 - sent0 >= 40, f"uclient stopped sending, so the observation proves nothing:\n{uc.output()[-2000:]}"
+    assert recv1 == recv0, (f"the revoked session still relays {KILL_DEADLINE}s after revocation "
+                            f"(echoes {recv0} -> {recv1}):\n{uc.output()[-2000:]}")
+
+
+def assert_session_alive(uc, start, end):
+    _, recv0 = uc.counts_at(start)
+    _, recv1 = uc.counts_at(end)
+    assert recv1 - recv0 >= 40, (f"the other room's session stopped relaying (echoes {recv0} -> {recv1}):\n"
+                                 f"{uc.output()[-2000:]}")
+
+
+def assert_revoked_live(stack, live, room_a, room_b, creds_a, creds_b, ids_a, ids_b, revoked_at):
+    """Room A's live session ended, room B's goes on; A's credential is refused, B's still works."""
+    wait_for(lambda: not live.sessions(room_a), timeout=KILL_DEADLINE, message="coturn to drop room A's sessions")
+    assert_session_ended(live.a, revoked_at)
+    assert_session_alive(live.b, revoked_at, time.monotonic())
+    canceled = set(stack.coturn.forced_cancels())
+    assert ids_a <= canceled, (ids_a, canceled)
+    assert not ids_b & canceled, (ids_b, canceled)
+    assert {i for i, _ in live.sessions(room_b)} == ids_b
+    assert_refused(stack.allocate(creds_a), "room A's credential after revocation")
+    assert_allocates(stack.allocate(creds_b), "room B's credential after room A's revocation")
+    wait_for(lambda: stack.kills_pending() == 0, timeout=5, message="turnKillsPending back to 0")
+
+
+def start_two_rooms(stack):
+    room_a, room_b = stack.room("a"), stack.room("b")
+    creds_a, creds_b = stack.credentials(room_a), stack.credentials(room_b)
+    live = LiveSessions(stack, creds_a, creds_b)
+    live.wait_relaying()
+    ids_a = {i for i, _ in live.sessions(room_a)}
+    ids_b = {i for i, _ in live.sessions(room_b)}
+    assert ids_a and ids_b and not ids_a & ids_b, (ids_a, ids_b)
+    return room_a, room_b, creds_a, creds_b, live, ids_a, ids_b
+
+
+@pytest.mark.parametrize("how", ["delete", "purge"])
+def test_delete_or_purge_ends_live_sessions(turn_stack, mode, how):
+    stack = turn_stack(mode)
+    room_a, room_b, creds_a, creds_b, live, ids_a, ids_b = start_two_rooms(stack)
+
+    revoked_at = time.monotonic()
+    if how == "delete":
+        r = stack.api.delete_room(room_a.roomid)
+        assert (r.status_code, r.json()) == (200, {"ok": True}), r.text
+    else:
+        r = stack.api.purge({"deviceIds": [room_a.client1]})
+        assert r.status_code == 200 and r.json()["roomsDeleted"] == 1, r.text
+    assert_revoked_live(stack, live, room_a, room_b, creds_a, creds_b, ids_a, ids_b, revoked_at)
+
+
+def test_room_expiry_ends_live_sessions(turn_stack, mode):
+    # Room A has no WebSocket member and expires after 10 s of inactivity; room B stays alive through its member.
+    stack = turn_stack(mode, {"pairing.room_ttl_seconds": 10})
+    room_a, room_b = stack.room("a"), stack.room("b")
+    member = wsutil.connect(stack.daemon)
+    stack.closers.append(member.close)
+    assert '"room_joined"' in wsutil.join(member, room_b.roomid)
+    creds_a, creds_b = stack.credentials(room_a), stack.credentials(room_b)
+    live = LiveSessions(stack, creds_a, creds_b)
+    live.wait_relaying()
+    ids_a = {i for i, _ in live.sessions(room_a)}
+    ids_b = {i for i, _ in live.sessions(room_b)}
+    assert ids_a and ids_b, (ids_a, ids_b)
+    assert room_exists(stack.daemon.db_path, room_a.roomid), "room A expired before its session was relaying"
+
+    wait_for(lambda: not room_exists(stack.daemon.db_path, room_a.roomid), timeout=12, message="room A to expire")
+    revoked_at = time.monotonic()
+    assert room_exists(stack.daemon.db_path, room_b.roomid)
+    assert_revoked_live(stack, live, room_a, room_b, creds_a, creds_b, ids_a, ids_b, revoked_at)
+
+
+def test_credential_expiry_ends_live_sessions(turn_stack, mode):
+    # Credentials live 15 s. Room B's is issued 6 s after room A's, so B's session outlives A's by 6 s.
+    stack = turn_stack(mode, {"turn.ttl_seconds": 15})
+    room_a, room_b = stack.room("a"), stack.room("b")
+    creds_a = stack.credentials(room_a)
+    assert 14 <= creds_a.ttl <= 15, creds_a.body
+    live_peer = stack.peer()
+    ua = stack.uclient(creds_a, live_peer, messages=LIVE_MESSAGES, name="live-a")
+    time.sleep(6)
+    creds_b = stack.credentials(room_b)
+    ub = stack.uclient(creds_b, live_peer, transport="tcp", messages=LIVE_MESSAGES, name="live-b")
+    expires_a = time.monotonic() + (parse_iso_ms(creds_a.expires_at) - time.time())
+
+    ua.wait_receiving(timeout=max(1.0, expires_a - time.monotonic() - 1.0))
+    ub.wait_receiving(timeout=15)
+    ids_a = {i for i, _ in stack.coturn.sessions(room_a.roomid)}
+    ids_b = {i for i, _ in stack.coturn.sessions(room_b.roomid)}
+    assert ids_a and ids_b, (ids_a, ids_b)
+    assert time.monotonic() < expires_a - 0.5, "room A's credential expired before its session was relaying"
+
+    # Still relaying right up to the expiry...
+    sleep_until(expires_a - 0.2)
+    assert_session_alive(ua, expires_a - 2.5, expires_a - 0.2)
+    # ...then ended by the sweeper's kill.
+    assert_session_ended(ua, expires_a)
+    assert_session_alive(ub, expires_a, time.monotonic())
+    assert not stack.coturn.sessions(room_a.roomid)
+    canceled = set(stack.coturn.forced_cancels())
+    assert ids_a <= canceled and not ids_b & canceled, (ids_a, ids_b, canceled)
+    assert_refused(stack.allocate(creds_a), "room A's expired credential")
+    assert_allocates(stack.allocate(creds_b), "room B's credential")
+    # The room itself lives on and gets a fresh credential.
+    fresh = stack.credentials(room_a)
+    assert fresh.username != creds_a.username
+    assert_allocates(stack.allocate(fresh), "room A's fresh credential")
+
+
+# --- coturn unavailable ----------------------------------------------------------------------------------------
+
+
+def test_kill_waits_while_coturn_is_down(turn_stack, mode):
+    stack = turn_stack(mode)
+    room_a, room_b = stack.room("a"), stack.room("b")
+    creds_a, creds_b = stack.credentials(room_a), stack.credentials(room_b)
+    assert_allocates(stack.allocate(creds_a), "room A before the delete")
+    assert stack.kills_pending() == 0
+
+    stack.coturn.stop()
+    r = stack.api.delete_room(room_a.roomid)
+    assert (r.status_code, r.json()) == (200, {"ok": True}), r.text
+    assert stack.kills_pending() > 0
+    time.sleep(1.5)  # several retries (turn.kill_retry_seconds = 0.5) all fail
+    health = stack.health()
+    assert health["status"] == "ok" and health["turnKillsPending"] > 0, health
+    assert stack.daemon.proc.poll() is None
+    r = requests.get(stack.daemon.url + "/", timeout=5)
+    assert r.status_code == 200
+    # Issuing credentials does not need coturn.
+    assert stack.credentials(room_b).username == creds_b.username
+
+    stack.coturn.start()
+    wait_for(lambda: stack.kills_pending() == 0, timeout=20,
+             message="the pending kill to complete after coturn came back")
+    assert "CLI authentication success" in stack.coturn.current_log(), stack.coturn.current_log()[-3000:]
+    assert stack.daemon.proc.poll() is None and stack.coturn.alive()
+    assert_refused(stack.allocate(creds_a), "deleted room A after coturn's restart")
+    assert_allocates(stack.allocate(creds_b), "room B after coturn's restart")
+    if mode == "rest":
+        # The deleted room's secret is gone from coturn's table, room B's is still there.
+        con = sqlite3.connect(str(stack.daemon.db_path), timeout=2)
+        try:
+            secrets = [v for (v,) in con.execute("SELECT value FROM turn_secret WHERE realm = ?", (REALM,))]
+        finally:
+            con.close()
+        assert len(secrets) == 1
+        assert rest_credential(secrets[0], creds_b.username) == creds_b.credential
