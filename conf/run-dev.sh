@@ -16,7 +16,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # turnpiked first: it creates the database with coturn's tables (strict) before coturn opens the file.
-build/daemon/turnpiked --config conf/dev.conf &
+allow_root=()
+[ "$(id -u)" != 0 ] || allow_root=(--allow-root)  # a development machine; the packaged service runs as turnpike
+build/daemon/turnpiked --config conf/dev.conf "${allow_root[@]}" &
 pids+=($!)
 for _ in $(seq 50); do
   curl -fs http://127.0.0.1:8080/health >/dev/null 2>&1 && break
@@ -32,6 +34,7 @@ turnpike is running:
   demo page   http://127.0.0.1:8080/demo/   (open it in two browser windows)
   REST + WS   http://127.0.0.1:8080/api/... and ws://127.0.0.1:8080/ws
   health      http://127.0.0.1:8080/health
+  admin       build/daemon/turnpikectl --config conf/dev.conf status
   coturn      127.0.0.1:3478 (log: run/turnserver.log), database run/turnpike.db
 Browsers relay through 127.0.0.1 only when started with --allow-loopback-in-peer-connection (Chromium).
 MSG

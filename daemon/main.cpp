@@ -1,6 +1,8 @@
 // turnpiked: parses the command line, loads the config, and runs the event loop until SIGTERM.
 #include <event2/event.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "net/event_handles.hpp"
+#include "ops/service_notifier.hpp"
 #include "version.hpp"
 
 namespace {
@@ -20,19 +23,23 @@ constexpr int kExitRuntime = 1;
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: turnpiked --config FILE [--check-config]\n"
+               "usage: turnpiked --config FILE [--allow-root]      run the daemon\n"
+               "       turnpiked --config FILE --check-config      validate FILE and exit\n"
+               "       turnpiked --config FILE --migrate-only      create or migrate the database and exit\n"
                "       turnpiked --version\n"
-               "       turnpiked --print-default-config\n");
+               "       turnpiked --print-default-config | --print-config-reference | --print-config-man\n");
 }
 
 struct SignalContext {
   event_base* base;
   turnpike::App* app;
+  turnpike::ServiceNotifier* notifier;
 };
 
 void on_terminate(evutil_socket_t, short, void* arg) {
   auto* ctx = static_cast<SignalContext*>(arg);
   if (ctx->app->shutting_down()) return;
+  ctx->notifier->stopping();
   event_base* base = ctx->base;
   ctx->app->shutdown([base] { event_base_loopexit(base, nullptr); });
   timeval grace = turnpike::to_timeval(ctx->app->config().server.shutdown_timeout_seconds);
@@ -40,7 +47,10 @@ void on_terminate(evutil_socket_t, short, void* arg) {
 }
 
 void on_hangup(evutil_socket_t, short, void* arg) {
-  static_cast<SignalContext*>(arg)->app->reload();
+  auto* ctx = static_cast<SignalContext*>(arg);
+  ctx->notifier->reloading();
+  (void)ctx->app->reload();  // a bad file is logged and the running config kept
+  ctx->notifier->ready("serving");
 }
 
 }  // namespace
@@ -48,6 +58,8 @@ void on_hangup(evutil_socket_t, short, void* arg) {
 int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
+  bool migrate_only = false;
+  bool allow_root = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--version") {
@@ -59,8 +71,15 @@ int main(int argc, char** argv) {
     } else if (arg == "--print-config-reference") {
       std::fputs(turnpike::render_config_reference().c_str(), stdout);
       return 0;
+    } else if (arg == "--print-config-man") {
+      std::fputs(turnpike::render_config_man().c_str(), stdout);
+      return 0;
     } else if (arg == "--check-config") {
       check_only = true;
+    } else if (arg == "--migrate-only") {
+      migrate_only = true;
+    } else if (arg == "--allow-root") {
+      allow_root = true;
     } else if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
@@ -84,6 +103,13 @@ int main(int argc, char** argv) {
     std::printf("config ok\n");
     return 0;
   }
+  if (::geteuid() == 0 && !allow_root) {
+    std::fprintf(
+        stderr,
+        "turnpiked must not run as root: start it as the turnpike user (systemctl start turnpike), or pass "
+        "--allow-root in a throwaway container or test\n");
+    return kExitRuntime;
+  }
   turnpike::set_log_level(config->log_level);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -97,12 +123,17 @@ int main(int argc, char** argv) {
     turnpike::log_error("startup_failed").kv("reason", app.error().message);
     return kExitRuntime;
   }
+  if (migrate_only) {
+    turnpike::log_info("database_ready").kv("path", (*app)->config().database.path);
+    return 0;
+  }
   auto bound = (*app)->start();
   if (!bound) {
     turnpike::log_error("startup_failed").kv("reason", bound.error().message);
     return kExitRuntime;
   }
-  SignalContext signal_context{base.get(), app->get()};
+  turnpike::ServiceNotifier notifier(base.get());
+  SignalContext signal_context{base.get(), app->get(), &notifier};
   turnpike::EventPtr sigterm(evsignal_new(base.get(), SIGTERM, on_terminate, &signal_context));
   turnpike::EventPtr sigint(evsignal_new(base.get(), SIGINT, on_terminate, &signal_context));
   turnpike::EventPtr sighup(evsignal_new(base.get(), SIGHUP, on_hangup, &signal_context));
@@ -112,6 +143,7 @@ int main(int argc, char** argv) {
   turnpike::log_info("listening")
       .kv("address", host + ":" + std::to_string(bound->port))
       .kv("version", turnpike::kVersion);
+  notifier.ready("serving on " + host + ":" + std::to_string(bound->port));
   event_base_dispatch(base.get());
   app->reset();
   turnpike::log_info("stopped");

@@ -4,6 +4,7 @@
 #include "app/router.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "net/server.hpp"
 #include "ops/metrics.hpp"
 #include "pairing/pairing_api.hpp"
@@ -85,6 +86,9 @@ Result<ListenAddress> App::start() {
   if (!address) return address.error();
   auto bound = server_->listen(*address);
   if (!bound) return bound.error();
+  if (!config_->admin.socket.empty()) {
+    if (auto ok = server_->listen_admin(config_->admin.socket); !ok) return ok.error();
+  }
   sweeper_.start(config_->pairing.sweep_interval_seconds);
   turn_killer_->poke();
   return bound;
@@ -111,11 +115,11 @@ void App::sweep() {
   if (!shutting_down_) sweeper_.start(config_->pairing.sweep_interval_seconds);
 }
 
-void App::reload() {
+Result<std::vector<std::string>> App::reload() {
   auto fresh = load_config_file(config_path_);
   if (!fresh) {
     log_error("config_reload_failed").kv("reason", fresh.error().message);
-    return;
+    return fresh.error();
   }
   // Keys that need a restart keep their running value.
   for (const auto& key : config_keys()) {
@@ -126,12 +130,12 @@ void App::reload() {
       (void)key.parse(*fresh, running);
     }
   }
-  auto changed = changed_keys(*config_, *fresh);
-  std::string names;
-  for (auto name : changed) names += (names.empty() ? "" : ",") + std::string(name);
+  std::vector<std::string> changed;
+  for (auto name : changed_keys(*config_, *fresh)) changed.emplace_back(name);
   *config_ = std::move(*fresh);
   apply_settings();
-  log_info("config_reloaded").kv("changed", names.empty() ? "none" : names);
+  log_info("config_reloaded").kv("changed", changed.empty() ? "none" : join(changed, ","));
+  return changed;
 }
 
 void App::shutdown(std::function<void()> done) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/rate_limiter.hpp"
@@ -30,8 +31,9 @@ class App {
 
   // Listens on server.listen and starts the sweeper; returns the bound address.
   Result<ListenAddress> start();
-  // Re-reads the config file; swaps it in only if all of it is valid.
-  void reload();
+  // Re-reads the config file; swaps it in only if all of it is valid. Returns the keys that changed.
+  Result<std::vector<std::string>> reload();
+  const std::string& config_path() const { return config_path_; }
   // Stops accepting, closes WebSockets with 1001, and calls `done` when every connection is gone.
   void shutdown(std::function<void()> done);
 

@@ -11,8 +11,9 @@ namespace turnpike {
 struct RequestContext {
   const Config& config;
   IpAddress peer;
-  std::int64_t now_ms;  // wall clock, for expiry
-  double now;           // monotonic seconds, for rate limits and latency
+  std::int64_t now_ms;        // wall clock, for expiry
+  double now;                 // monotonic seconds, for rate limits and latency
+  bool admin_socket = false;  // arrived on the admin unix socket
 };
 
 }  // namespace turnpike

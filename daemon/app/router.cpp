@@ -19,7 +19,7 @@ struct Route {
   std::string_view allow;  // methods, for 405
 };
 
-constexpr std::array<Route, 10> kRoutes = {{
+constexpr std::array<Route, 13> kRoutes = {{
     {"/", "GET, HEAD"},
     {"/ws", "GET"},
     {"/health", "GET, HEAD"},
@@ -30,6 +30,9 @@ constexpr std::array<Route, 10> kRoutes = {{
     {"/api/rooms/check", "POST"},
     {"/api/user/purge", "POST"},
     {"/api/rooms/turn", "POST"},
+    {"/admin/status", "GET, HEAD"},
+    {"/admin/rooms", "GET, HEAD"},
+    {"/admin/reload", "POST"},
 }};
 
 bool is_get(std::string_view method) {
@@ -55,6 +58,7 @@ std::string Router::normalize(std::string_view path) const {
 }
 
 bool Router::is_admin(const RequestContext& ctx) const {
+  if (ctx.admin_socket) return true;
   for (const auto& range : ctx.config.admin_ranges) {
     if (range.contains(ctx.peer)) return true;
   }
@@ -85,6 +89,10 @@ Response Router::handle(const http::Request& request, const RequestContext& ctx,
     if (path == "/api/rooms/check") return pairing.check(request, ctx);
     if (path == "/api/user/purge") return pairing.purge(request, ctx);
     if (path == "/api/rooms/turn") return pairing.turn_credentials(request, ctx);
+    if (path == "/admin/reload") {
+      if (!is_admin(ctx)) return Response::error(403, "forbidden");
+      return reload_response(app_);
+    }
   } else if (is_get(method)) {
     if (path == "/") return Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients");
     if (path == "/ws") return Response::error(426, "upgrade_required").with_header("Upgrade", "websocket");
@@ -93,9 +101,12 @@ Response Router::handle(const http::Request& request, const RequestContext& ctx,
       route = "GET /demo";
       return std::move(*demo);
     }
-    if (path == "/rooms" || path == "/metrics") {
+    if (path == "/rooms" || path == "/metrics" || path == "/admin/status" || path == "/admin/rooms") {
       if (!is_admin(ctx)) return Response::error(403, "forbidden");
-      return path == "/rooms" ? rooms_response(app_) : metrics_response(app_);
+      if (path == "/rooms") return rooms_response(app_);
+      if (path == "/metrics") return metrics_response(app_);
+      if (path == "/admin/status") return admin_status_response(app_, ctx);
+      return admin_rooms_response(app_);
     }
   }
   for (const auto& known : kRoutes) {

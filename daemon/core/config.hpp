@@ -61,6 +61,7 @@ struct LimitsConfig {
 
 struct AdminConfig {
   std::vector<std::string> allow_from{"127.0.0.0/8", "::1"};
+  std::string socket = "/run/turnpike/admin.sock";
 };
 
 struct TurnConfig {
@@ -70,7 +71,9 @@ struct TurnConfig {
   double ttl_seconds = 3600;
   std::string cli_address = "127.0.0.1:5766";
   std::string cli_password;
+  std::string cli_password_file = "/etc/turnpike/coturn-cli-password";
   std::string listening_ip;
+  std::string relay_ip;
   std::int64_t listening_port = 3478;
   std::int64_t tls_listening_port = 5349;
   std::int64_t min_port = 49152;
@@ -119,6 +122,8 @@ struct Config {
   std::vector<CidrRange> admin_ranges;
   LogLevel log_level = LogLevel::info;
   bool any_origin = true;
+  // turn.cli_password, or else the content of turn.cli_password_file (read by load_config_file).
+  std::string turn_cli_password;
 };
 
 // One declared key. `parse` stores a textual value into a Config (or explains why it cannot);
@@ -146,5 +151,7 @@ std::vector<std::string_view> changed_keys(const Config& before, const Config& a
 std::string render_default_config();
 // The key table as a Markdown table for docs/CONFIG.md.
 std::string render_config_reference();
+// The key table as the turnpike.conf(5) man page (roff).
+std::string render_config_man();
 
 }  // namespace turnpike

@@ -331,7 +331,10 @@ std::vector<ConfigKey> build_table() {
       // [admin]
       list_key<&C::admin, &AdminConfig::allow_from>(
           "admin.allow_from", "127.0.0.0/8, ::1", true,
-          "Addresses or CIDR ranges allowed on /rooms and /metrics.", validate_cidr),
+          "Addresses or CIDR ranges allowed on /rooms, /metrics and /admin/*.", validate_cidr),
+      text_key<&C::admin, &AdminConfig::socket>(
+          "admin.socket", "/run/turnpike/admin.sock", false,
+          "Unix socket of the admin API used by turnpikectl (mode 0660); empty: none.", validate_any),
       // [turn]
       choice_key<&C::turn, &TurnConfig::mode>(
           "turn.mode", "long-term", {"long-term", "rest"}, false,
@@ -350,9 +353,16 @@ std::vector<ConfigKey> build_table() {
       text_key<&C::turn, &TurnConfig::cli_password>(
           "turn.cli_password", "", false, "Password of coturn's admin CLI; required when turn.urls is set.",
           validate_secret),
+      text_key<&C::turn, &TurnConfig::cli_password_file>(
+          "turn.cli_password_file", "/etc/turnpike/coturn-cli-password", false,
+          "File holding the CLI password when turn.cli_password is empty (the packages generate it).",
+          validate_any),
       text_key<&C::turn, &TurnConfig::listening_ip>("turn.listening_ip", "", false,
                                                     "Address coturn listens on; empty: all addresses.",
                                                     validate_optional_ip),
+      text_key<&C::turn, &TurnConfig::relay_ip>(
+          "turn.relay_ip", "", false, "Address coturn relays from (coturn relay-ip); empty: coturn's choice.",
+          validate_optional_ip),
       integer_key<&C::turn, &TurnConfig::listening_port>("turn.listening_port", "3478", 1, 65535, false,
                                                          "coturn's STUN/TURN port (UDP and TCP)."),
       integer_key<&C::turn, &TurnConfig::tls_listening_port>("turn.tls_listening_port", "5349", 1, 65535,

@@ -105,10 +105,10 @@ void HttpSession::on_shutdown() {
 void HttpSession::handle(const http::Request& request) {
   double started = monotonic_seconds();
   const Config& config = app_.config();
-  RequestContext ctx{config, connection_.peer(), wall_clock_ms(), started};
+  RequestContext ctx{config, connection_.peer(), wall_clock_ms(), started, connection_.admin()};
 
   RateSettings rest_rate{config.limits.rest_rate_per_second, config.limits.rest_rate_burst};
-  if (!app_.rest_limiter().try_take(ctx.peer, rest_rate, started)) {
+  if (!ctx.admin_socket && !app_.rest_limiter().try_take(ctx.peer, rest_rate, started)) {
     app_.metrics().count_rate_limited("rest");
     return respond(
         &request,

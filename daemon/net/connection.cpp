@@ -15,12 +15,13 @@ constexpr double kEofLingerSeconds = 2;
 }  // namespace
 
 Connection::Connection(Server& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer,
-                       std::size_t max_outbound)
+                       std::size_t max_outbound, bool admin)
     : server_(server),
       id_(id),
       bev_(std::move(bev)),
       peer_(peer),
       max_outbound_(max_outbound),
+      admin_(admin),
       linger_(bufferevent_get_base(bev_.get()), &Connection::on_linger, this) {
   bufferevent_setcb(bev_.get(), &Connection::on_read, &Connection::on_write, &Connection::on_event, this);
 }

@@ -27,7 +27,8 @@ class ConnectionHandler {
 
 class Connection {
  public:
-  Connection(Server& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer, std::size_t max_outbound);
+  Connection(Server& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer, std::size_t max_outbound,
+             bool admin);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -49,6 +50,8 @@ class Connection {
   bool closing() const { return closing_ || flushing_; }
   std::uint64_t id() const { return id_; }
   const IpAddress& peer() const { return peer_; }
+  // Came in on the admin unix socket: trusted like an admin.allow_from address, never rate limited.
+  bool admin() const { return admin_; }
   Server& server() { return server_; }
   event_base* base() const;
   ConnectionHandler* handler() { return handler_.get(); }
@@ -69,6 +72,7 @@ class Connection {
   BufferEventPtr bev_;
   IpAddress peer_;
   std::size_t max_outbound_;
+  bool admin_;
   std::unique_ptr<ConnectionHandler> handler_;
   std::unique_ptr<ConnectionHandler> next_handler_;
   Timer linger_;

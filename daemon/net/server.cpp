@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +23,8 @@ Server::Server(event_base* base, App& app)
 
 Server::~Server() {
   listener_.reset();
+  admin_listener_.reset();
+  if (!admin_path_.empty()) ::unlink(admin_path_.c_str());
   // Connections go before the rest of the app; their handlers must not call back into it any more.
   for (auto& [id, connection] : live_) retired_.push_back(std::move(connection));
   live_.clear();
@@ -62,8 +66,34 @@ Result<ListenAddress> Server::listen(const ListenAddress& address) {
   return actual;
 }
 
+Result<void> Server::listen_admin(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return make_error("admin.socket path is too long: " + path);
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  struct stat existing {};
+  if (::lstat(path.c_str(), &existing) == 0) {
+    if (!S_ISSOCK(existing.st_mode))
+      return make_error("admin.socket " + path + " exists and is not a socket");
+    ::unlink(path.c_str());  // left over from a previous run
+  }
+  admin_listener_.reset(evconnlistener_new_bind(base_, &Server::on_admin_accept, this,
+                                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64,
+                                                reinterpret_cast<sockaddr*>(&address), sizeof address));
+  if (!admin_listener_)
+    return make_error("cannot listen on admin.socket " + path + ": " + std::strerror(errno));
+  admin_path_ = path;
+  if (::chmod(path.c_str(), 0660) != 0)
+    return make_error("cannot chmod " + path + ": " + std::strerror(errno));
+  return {};
+}
+
 void Server::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
-  static_cast<Server*>(self)->accept_connection(fd, addr);
+  static_cast<Server*>(self)->accept_connection(fd, addr, /*admin=*/false);
+}
+
+void Server::on_admin_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
+  static_cast<Server*>(self)->accept_connection(fd, addr, /*admin=*/true);
 }
 
 void Server::on_accept_error(evconnlistener*, void*) {
@@ -71,7 +101,7 @@ void Server::on_accept_error(evconnlistener*, void*) {
   log_warn("accept_failed").kv("reason", std::strerror(errno));
 }
 
-void Server::accept_connection(evutil_socket_t fd, const sockaddr* addr) {
+void Server::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin) {
   const Config& config = app_.config();
   IpAddress peer = IpAddress::from_sockaddr(addr);
   auto& from_peer = per_address_[peer];
@@ -93,7 +123,7 @@ void Server::accept_connection(evutil_socket_t fd, const sockaddr* addr) {
   }
   ++from_peer;
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!admin) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   evutil_make_socket_nonblocking(fd);
   BufferEventPtr bev(bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
   if (!bev) {
@@ -101,8 +131,8 @@ void Server::accept_connection(evutil_socket_t fd, const sockaddr* addr) {
     return;
   }
   std::uint64_t id = next_id_++;
-  auto connection = std::make_unique<Connection>(*this, id, std::move(bev), peer,
-                                                 static_cast<std::size_t>(config.limits.max_outbound_bytes));
+  auto connection = std::make_unique<Connection>(
+      *this, id, std::move(bev), peer, static_cast<std::size_t>(config.limits.max_outbound_bytes), admin);
   auto* raw = connection.get();
   live_.emplace(id, std::move(connection));
   log_debug("connection_opened").kv("conn", id).kv("peer", peer.to_string());
@@ -144,6 +174,7 @@ void Server::begin_shutdown(std::function<void()> on_drained) {
   shutting_down_ = true;
   on_drained_ = std::move(on_drained);
   listener_.reset();
+  admin_listener_.reset();
   std::vector<Connection*> open;
   for (auto& [id, connection] : live_) open.push_back(connection.get());
   for (auto* connection : open) {

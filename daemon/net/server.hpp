@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -23,6 +24,8 @@ class Server {
 
   // Binds and listens; returns the bound address (with the real port when the config asked for 0).
   Result<ListenAddress> listen(const ListenAddress& address);
+  // The admin API's unix socket (mode 0660); a stale socket file is replaced, any other file is an error.
+  Result<void> listen_admin(const std::string& path);
   // Stops accepting, tells every connection, and calls `on_drained` once none is left.
   void begin_shutdown(std::function<void()> on_drained);
   bool shutting_down() const { return shutting_down_; }
@@ -36,14 +39,18 @@ class Server {
 
  private:
   static void on_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len, void* self);
+  static void on_admin_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len,
+                              void* self);
   static void on_accept_error(evconnlistener* listener, void* self);
   static void on_cleanup(evutil_socket_t, short, void* self);
-  void accept_connection(evutil_socket_t fd, const sockaddr* addr);
+  void accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin);
   void cleanup();
 
   event_base* base_;
   App& app_;
   ListenerPtr listener_;
+  ListenerPtr admin_listener_;
+  std::string admin_path_;
   EventPtr cleanup_event_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> live_;
   std::vector<std::unique_ptr<Connection>> retired_;

@@ -2,6 +2,7 @@
 #include "ops/ops_api.hpp"
 
 #include <cmath>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -62,6 +63,57 @@ http::Response metrics_response(App& app) {
     if (auto pending = app.turn_store().pending_kill_count()) gauges.turn_kills_pending = *pending;
   }
   return http::Response::text(200, app.metrics().render(gauges), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+http::Response admin_status_response(App& app, const RequestContext& ctx) {
+  auto counts = app.store().counts(ctx.now_ms);
+  auto pending_kills = app.turn_store().pending_kill_count();
+  nlohmann::ordered_json body = {
+      {"status", app.store().probe_writable().ok() ? "ok" : "unavailable"},
+      {"version", kVersion},
+      {"uptimeSeconds", static_cast<std::int64_t>(std::floor(app.uptime_seconds()))},
+      {"connections", app.server().connection_count()},
+      {"websockets", app.server().websocket_count()},
+      {"rooms", counts ? counts->rooms : -1},
+      {"pendings", counts ? counts->pendings : -1},
+      {"signalingRooms", app.signaling().rooms().room_count()},
+      {"turn",
+       {{"enabled", ctx.config.turn.enabled()},
+        {"mode", ctx.config.turn.mode},
+        {"killsPending", pending_kills ? *pending_kills : -1}}},
+      {"config", app.config_path()},
+  };
+  return http::Response::json(200, to_json_text(body));
+}
+
+http::Response admin_rooms_response(App& app) {
+  constexpr std::int64_t kMaxListed = 10000;
+  auto rooms = app.store().list_rooms(kMaxListed);
+  if (!rooms) return http::Response::error(500, "internal_error");
+  std::unordered_map<std::string, std::size_t> members;
+  for (const auto& [id, count] : app.signaling().rooms().list()) members.emplace(id, count);
+  auto list = nlohmann::ordered_json::array();
+  for (const auto& room : *rooms) {
+    auto live = members.find(room.roomid);
+    list.push_back({{"roomid", room.roomid},
+                    {"client1", room.client1},
+                    {"client2", room.client2},
+                    {"createdAt", format_iso8601_ms(room.created_ms)},
+                    {"lastActiveAt", format_iso8601_ms(room.last_active_ms)},
+                    {"members", live == members.end() ? 0 : live->second}});
+  }
+  nlohmann::ordered_json body = {{"rooms", std::move(list)}};
+  return http::Response::json(200, to_json_text(body));
+}
+
+http::Response reload_response(App& app) {
+  auto changed = app.reload();
+  if (!changed) {
+    nlohmann::ordered_json body = {{"error", "invalid_config"}, {"details", changed.error().message}};
+    return http::Response::json(400, to_json_text(body));
+  }
+  nlohmann::ordered_json body = {{"ok", true}, {"changed", *changed}};
+  return http::Response::json(200, to_json_text(body));
 }
 
 }  // namespace turnpike

@@ -11,5 +11,8 @@ class App;
 http::Response health_response(App& app, const RequestContext& ctx);
 http::Response rooms_response(App& app);
 http::Response metrics_response(App& app);
+http::Response admin_status_response(App& app, const RequestContext& ctx);
+http::Response admin_rooms_response(App& app);
+http::Response reload_response(App& app);
 
 }  // namespace turnpike

@@ -19,6 +19,7 @@ struct PairingStore::Statements {
   Statement find_pending_of_client1;
   Statement delete_pending;
   Statement find_room;
+  Statement list_rooms;
   Statement touch_room;
   Statement delete_room;
   Statement select_purged_rooms;
@@ -163,6 +164,9 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
       {&s->delete_pending, "DELETE FROM pendings WHERE joinid = ?1"},
       {&s->find_room,
        "SELECT roomid, client1, client2, created_ms, last_active_ms FROM rooms WHERE roomid = ?1"},
+      {&s->list_rooms,
+       "SELECT roomid, client1, client2, created_ms, last_active_ms FROM rooms ORDER BY created_ms, roomid "
+       "LIMIT ?1"},
       {&s->touch_room, "UPDATE rooms SET last_active_ms = ?2 WHERE roomid = ?1"},
       {&s->delete_room, "DELETE FROM rooms WHERE roomid = ?1"},
       {&s->select_purged_rooms, "SELECT roomid FROM rooms WHERE " + devices_match + " ORDER BY roomid"},
@@ -269,6 +273,19 @@ Result<std::optional<RoomRow>> PairingStore::find_room(std::string_view roomid) 
   if (!*row) return std::optional<RoomRow>();
   return std::optional<RoomRow>(RoomRow{run.column_text(0), run.column_text(1), run.column_text(2),
                                         run.column_int64(3), run.column_int64(4)});
+}
+
+Result<std::vector<RoomRow>> PairingStore::list_rooms(std::int64_t limit) {
+  Statement::Run run = stmts_->list_rooms.run();
+  run.bind_int64(1, limit);
+  std::vector<RoomRow> rooms;
+  while (true) {
+    Result<bool> row = run.step();
+    if (!row) return row.error();
+    if (!*row) return rooms;
+    rooms.push_back(RoomRow{run.column_text(0), run.column_text(1), run.column_text(2), run.column_int64(3),
+                            run.column_int64(4)});
+  }
 }
 
 Result<void> PairingStore::touch_room(std::string_view roomid, std::int64_t now_ms) {

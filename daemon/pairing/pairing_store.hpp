@@ -86,6 +86,8 @@ class PairingStore {
   Result<CheckOutcome> check(std::string_view joinid, std::string_view client1, std::int64_t now_ms);
 
   Result<std::optional<RoomRow>> find_room(std::string_view roomid);
+  // Rooms in creation order, at most `limit` of them (for the admin API).
+  Result<std::vector<RoomRow>> list_rooms(std::int64_t limit);
   Result<void> touch_room(std::string_view roomid, std::int64_t now_ms);  // no-op if absent
   Result<bool> delete_room(std::string_view roomid);                      // true if a row was deleted
 

@@ -23,6 +23,7 @@ std::string render_coturn_config(const Config& config, std::string_view source_p
   line("listening-port", std::to_string(turn.listening_port));
   line("tls-listening-port", std::to_string(turn.tls_listening_port));
   if (!turn.listening_ip.empty()) line("listening-ip", turn.listening_ip);
+  if (!turn.relay_ip.empty()) line("relay-ip", turn.relay_ip);
   if (!turn.external_ip.empty()) line("external-ip", turn.external_ip);
   line("min-port", std::to_string(turn.min_port));
   line("max-port", std::to_string(turn.max_port));
@@ -38,7 +39,7 @@ std::string render_coturn_config(const Config& config, std::string_view source_p
     line("cli-ip", cli->host);
     line("cli-port", std::to_string(cli->port));
   }
-  line("cli-password", turn.cli_password);
+  line("cli-password", config.turn_cli_password);
   if (!turn.cert.empty() && !turn.pkey.empty()) {
     line("cert", turn.cert);
     line("pkey", turn.pkey);

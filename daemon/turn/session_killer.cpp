@@ -55,7 +55,7 @@ void TurnSessionKiller::run_next() {
   const Config& config = config_();
   const PendingKill& next = kills->front();
   pattern_ = next.pattern;
-  dialog_ = std::make_unique<turn::CoturnCliDialog>(config.turn.cli_password,
+  dialog_ = std::make_unique<turn::CoturnCliDialog>(config.turn_cli_password,
                                                     (next.exact ? "ps " : "psp ") + next.pattern);
   if (dialog_->state() == turn::CoturnCliDialog::State::failed) {
     finish_attempt(false, dialog_->error());

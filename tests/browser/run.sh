@@ -102,6 +102,9 @@ listen = 127.0.0.1:$HTTP_PORT
 path = $work/turnpike.db
 synchronous = normal
 
+[admin]
+socket = $work/admin.sock
+
 [turn]
 realm = turnpike.test
 urls = turn:127.0.0.1:$TURN_PORT?transport=udp, turn:127.0.0.1:$TURN_PORT?transport=tcp
@@ -120,7 +123,9 @@ level = info
 EOF
 
 echo "== turnpiked ($TURNPIKED)"
-"$TURNPIKED" --config "$work/turnpike.conf" >"$work/turnpiked.log" 2>&1 &
+allow_root=()
+[[ $(id -u) -ne 0 ]] || allow_root=(--allow-root)  # root inside the throwaway namespace
+"$TURNPIKED" --config "$work/turnpike.conf" "${allow_root[@]}" >"$work/turnpiked.log" 2>&1 &
 pids+=($!)
 wait_for_port "$HTTP_PORT" "${pids[-1]}" turnpiked
 
