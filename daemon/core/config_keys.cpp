@@ -351,8 +351,8 @@ std::vector<ConfigKey> build_table() {
           "turn.cli_address", "127.0.0.1:5766", false,
           "coturn's admin CLI (telnet), used to end revoked sessions.", validate_listen),
       text_key<&C::turn, &TurnConfig::cli_password>(
-          "turn.cli_password", "", false, "Password of coturn's admin CLI; required when turn.urls is set.",
-          validate_secret),
+          "turn.cli_password", "", false,
+          "Password of coturn's admin CLI; empty: read from turn.cli_password_file.", validate_secret),
       text_key<&C::turn, &TurnConfig::cli_password_file>(
           "turn.cli_password_file", "/etc/turnpike/coturn-cli-password", false,
           "File holding the CLI password when turn.cli_password is empty (the packages generate it).",

@@ -1,6 +1,9 @@
 // Config parsing: the key table, file errors with file:line, reload diffs, and the shipped conf file.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -78,6 +81,62 @@ TEST(Config, MissingFileIsAnError) {
   auto config = load_config_file("/nonexistent/turnpike.conf");
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.error().message.find("/nonexistent/turnpike.conf:0:"), std::string::npos);
+}
+
+// A config file and a CLI password file in the test's temp dir, removed afterwards.
+class TurnPasswordFile : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    std::remove(conf_path_.c_str());
+    std::remove(password_path_.c_str());
+  }
+  Result<Config> load(const std::string& turn_section, const char* password_content) {
+    if (password_content != nullptr) std::ofstream(password_path_) << password_content;
+    std::ofstream(conf_path_) << "[turn]\nrealm = example.org\nurls = turn:t.example.org:3478\n"
+                              << turn_section;
+    return load_config_file(conf_path_);
+  }
+  std::string conf_path_ = testing::TempDir() + "turnpike_pwfile_" + std::to_string(::getpid()) + ".conf";
+  std::string password_path_ = testing::TempDir() + "turnpike_pwfile_" + std::to_string(::getpid()) + ".pw";
+};
+
+TEST_F(TurnPasswordFile, InlinePasswordWinsOverTheFile) {
+  auto config = load("cli_password = inline\ncli_password_file = " + password_path_ + "\n", "from-file\n");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->turn_cli_password, "inline");
+}
+
+TEST_F(TurnPasswordFile, EmptyPasswordIsReadFromTheFileAndTrimmed) {
+  auto config = load("cli_password_file = " + password_path_ + "\n", "0123abcd\n");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->turn_cli_password, "0123abcd");
+}
+
+TEST_F(TurnPasswordFile, MissingFileNamesTheFile) {
+  auto config = load("cli_password_file = " + password_path_ + "\n", nullptr);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("cannot open " + password_path_), std::string::npos)
+      << config.error().message;
+}
+
+TEST_F(TurnPasswordFile, EmptyFileIsAnError) {
+  auto config = load("cli_password_file = " + password_path_ + "\n", " \n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find(password_path_ + " is empty"), std::string::npos)
+      << config.error().message;
+}
+
+TEST_F(TurnPasswordFile, NeitherPasswordNorFileIsAnErrorOnTheTurnLine) {
+  auto config = load("cli_password_file =\n", nullptr);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message,
+            conf_path_ + ":4: turn.urls is set, so turn.cli_password or turn.cli_password_file must be set");
+}
+
+TEST(Config, TurnWithoutRealmIsAnError) {
+  auto config = parse_config("[turn]\ncli_password = pw\nurls = turn:t.example.org\n", "t.conf");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message, "t.conf:3: turn.urls is set, so turn.realm must be set too");
 }
 
 TEST(Config, ChangedKeysListsDifferences) {
