@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, checks formatting, builds turnpike plainly and with ASan+UBSan, and runs every test
-# (unit and integration) against both builds.
+# Installs what is missing, checks formatting, builds turnpike plainly and with ASan+UBSan, runs every test
+# (unit, integration, browser, notify) against both builds, then builds the .deb and .rpm and tests them (lintian,
+# contents, the units, and the .deb installed and run under a booted systemd in a container).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -24,3 +25,10 @@ ctest --test-dir build --output-on-failure -j2
 echo "== tests under ASan+UBSan (leaks fail)"
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2
+
+echo "== packaging: the shipped units offline, both packages built and checked, the .deb under a booted systemd"
+bash tests/packaging/systemd_units_test.sh
+bash packaging/build
+bash tests/packaging/check_packages.sh --no-build
+bash tests/packaging/systemd_units_test.sh dist/turnpike_*.deb
+bash tests/packaging/nspawn_test.sh
