@@ -7,6 +7,7 @@
 #include "core/text.hpp"
 #include "net/server.hpp"
 #include "ops/metrics.hpp"
+#include "pairing/group_commit.hpp"
 #include "pairing/pairing_api.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
@@ -28,6 +29,7 @@ App::~App() {
   // Connections first: their handlers call into signaling while closing.
   server_.reset();
   turn_killer_.reset();
+  commits_->commit_now();
 }
 
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
@@ -36,8 +38,9 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   auto store = PairingStore::open({db.path, db.synchronous == "full", static_cast<int>(db.busy_timeout_ms)});
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
+  app->commits_ = std::make_unique<GroupCommit>(base, app->store_->transactions(), db.group_commit);
 
-  auto turn_store = TurnStore::open(app->store_->handle());
+  auto turn_store = TurnStore::open(app->store_->handle(), app->store_->transactions());
   if (!turn_store) return make_error("database " + db.path + ": " + turn_store.error().message);
   app->turn_store_ = std::move(*turn_store);
   app->turn_issuer_ = std::make_unique<TurnCredentialIssuer>(*app->turn_store_);
@@ -65,7 +68,8 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
         return TurnCredentialIssuer::due_for_renewal(self->config(), expires_ms, wall_clock_ms());
       }};
   app->signaling_ = std::make_unique<Signaling>(std::move(directory), *app->metrics_);
-  app->pairing_ = std::make_unique<PairingApi>(*app->store_, *app->signaling_, *app->metrics_);
+  app->pairing_ =
+      std::make_unique<PairingApi>(*app->store_, *app->commits_, *app->signaling_, *app->metrics_);
   app->pairing_->set_turn_issuer(app->turn_issuer_.get());
   app->pairing_->on_rooms_ended([self] { self->turn_killer_->poke(); });
   app->router_ = std::make_unique<Router>(*app);

@@ -13,6 +13,7 @@
 
 namespace turnpike {
 
+class GroupCommit;
 class PairingStore;
 class Signaling;
 class PairingApi;
@@ -39,6 +40,7 @@ class App {
 
   const Config& config() const { return *config_; }
   PairingStore& store() { return *store_; }
+  GroupCommit& commits() { return *commits_; }
   Signaling& signaling() { return *signaling_; }
   PairingApi& pairing() { return *pairing_; }
   Metrics& metrics() { return *metrics_; }
@@ -60,6 +62,7 @@ class App {
   std::unique_ptr<Config> config_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<PairingStore> store_;
+  std::unique_ptr<GroupCommit> commits_;  // after the store: commits what is open before it closes
   std::unique_ptr<TurnStore> turn_store_;
   std::unique_ptr<TurnCredentialIssuer> turn_issuer_;
   std::unique_ptr<TurnSessionKiller> turn_killer_;

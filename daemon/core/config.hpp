@@ -26,6 +26,7 @@ struct DatabaseConfig {
   std::string path = "/var/lib/turnpike/turnpike.db";
   std::string synchronous = "full";
   std::int64_t busy_timeout_ms = 2000;
+  bool group_commit = true;
 };
 
 struct PairingConfig {

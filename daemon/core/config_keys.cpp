@@ -260,6 +260,11 @@ std::vector<ConfigKey> build_table() {
       integer_key<&C::database, &DatabaseConfig::busy_timeout_ms>(
           "database.busy_timeout_ms", "2000", 0, 60000, false,
           "Milliseconds to wait for a lock held by another process (coturn, sqlite3) before failing."),
+      bool_key<&C::database, &DatabaseConfig::group_commit>(
+          "database.group_commit", "true", false,
+          "Commit the writes of all requests handled in one event-loop turn together (one sync); responses "
+          "wait "
+          "for it. false: one commit per request."),
       // [pairing]
       integer_key<&C::pairing, &PairingConfig::joinid_digits>("pairing.joinid_digits", "6", 4, 12, true,
                                                               "Number of ASCII digits in a join code."),

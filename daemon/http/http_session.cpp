@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "ops/metrics.hpp"
+#include "pairing/group_commit.hpp"
 #include "pairing/pairing_api.hpp"
 #include "ws/handshake.hpp"
 #include "ws/ws_session.hpp"
@@ -39,6 +40,10 @@ HttpSession::HttpSession(Connection& connection, App& app)
   arm_timer();
 }
 
+HttpSession::~HttpSession() {
+  if (held_) app_.commits().cancel(held_->ticket);
+}
+
 void HttpSession::arm_timer() {
   const auto& server = app_.config().server;
   double now = monotonic_seconds();
@@ -51,7 +56,7 @@ void HttpSession::arm_timer() {
 
 void HttpSession::on_timer(void* self) {
   auto* session = static_cast<HttpSession*>(self);
-  if (session->connection_.closing()) return;
+  if (session->connection_.closing() || session->held_) return;
   if (session->parser_.in_progress()) {
     log_info("request_timeout").kv("conn", session->connection_.id());
     session->respond(nullptr, http::Response::error(408, "request_timeout"), "timeout", monotonic_seconds());
@@ -63,7 +68,7 @@ void HttpSession::on_timer(void* self) {
 
 void HttpSession::on_input(evbuffer* input) {
   parser_.set_limits(limits_of(app_.config()));
-  while (!connection_.closing() && !upgraded_ && evbuffer_get_length(input) > 0) {
+  while (!connection_.closing() && !upgraded_ && !held_ && evbuffer_get_length(input) > 0) {
     if (!parser_.in_progress()) {
       request_started_ = monotonic_seconds();
       sent_continue_ = false;
@@ -85,7 +90,7 @@ void HttpSession::on_input(evbuffer* input) {
     if (progress.status == http::RequestParser::Status::complete) {
       auto request = parser_.take_request();
       parser_.reset();
-      handle(request);
+      handle(std::move(request));
       idle_since_ = monotonic_seconds();
       continue;
     }
@@ -98,11 +103,11 @@ void HttpSession::on_input(evbuffer* input) {
 }
 
 void HttpSession::on_shutdown() {
-  if (!parser_.in_progress()) connection_.close();
+  if (!parser_.in_progress() && !held_) connection_.close();
   // A request in progress is answered with Connection: close (see respond) or times out.
 }
 
-void HttpSession::handle(const http::Request& request) {
+void HttpSession::handle(http::Request request) {
   double started = monotonic_seconds();
   const Config& config = app_.config();
   RequestContext ctx{config, connection_.peer(), wall_clock_ms(), started, connection_.admin()};
@@ -119,7 +124,24 @@ void HttpSession::handle(const http::Request& request) {
 
   std::string route;
   auto response = app_.router().handle(request, ctx, route);
+  if (app_.commits().pending())
+    return hold(std::move(request), std::move(response), std::move(route), started);
   respond(&request, std::move(response), route, started);
+}
+
+void HttpSession::hold(http::Request request, http::Response response, std::string route, double started) {
+  held_.emplace(Held{std::move(request), std::move(response), std::move(route), started, 0});
+  held_->ticket = app_.commits().wait([this](bool committed) { release(committed); });
+}
+
+void HttpSession::release(bool committed) {
+  Held held = std::move(*held_);
+  held_.reset();
+  // The commit failed: whatever the handler answered did not happen (the error is logged as commit_failed).
+  if (!committed) held.response = http::Response::error(500, "internal_error");
+  respond(&held.request, std::move(held.response), held.route, held.started);
+  idle_since_ = monotonic_seconds();
+  connection_.resume_input();
 }
 
 bool HttpSession::try_upgrade(const http::Request& request) {

@@ -41,12 +41,18 @@ void Connection::replace_handler(std::unique_ptr<ConnectionHandler> next) {
   next_handler_ = std::move(next);
 }
 
-bool Connection::send(std::string_view bytes) {
+bool Connection::send(std::string_view head, std::string_view body) {
   if (closing()) return false;
   evbuffer* output = bufferevent_get_output(bev_.get());
-  if (evbuffer_get_length(output) + bytes.size() > max_outbound_) return false;
-  bufferevent_write(bev_.get(), bytes.data(), bytes.size());
+  if (evbuffer_get_length(output) + head.size() + body.size() > max_outbound_) return false;
+  bufferevent_write(bev_.get(), head.data(), head.size());
+  if (!body.empty()) bufferevent_write(bev_.get(), body.data(), body.size());
   return true;
+}
+
+void Connection::resume_input() {
+  if (in_callback_ || flushing_ || closing_) return;
+  if (evbuffer_get_length(bufferevent_get_input(bev_.get())) > 0) dispatch_input();
 }
 
 void Connection::discard_output() {

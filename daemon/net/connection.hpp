@@ -37,8 +37,10 @@ class Connection {
   // Takes effect when the current callback returns; any input left is then given to the new handler.
   void replace_handler(std::unique_ptr<ConnectionHandler> next);
 
-  // Queues bytes. Returns false, queuing nothing, when that would pass the outbound cap.
-  bool send(std::string_view bytes);
+  // Queues bytes (`head` then `body`). Returns false, queuing nothing, when that would pass the outbound cap.
+  bool send(std::string_view head, std::string_view body = {});
+  // Hands input that is still buffered to the handler again (one that paused taking it and is ready now).
+  void resume_input();
   // Drops everything queued and not yet written.
   void discard_output();
   // Stops taking input; ends the connection once the output is written and the client has closed its side,

@@ -80,6 +80,13 @@ std::string Metrics::render(const Gauges& g) const {
     header(out, "turnpike_pendings", "gauge", "Live join codes waiting to be accepted or checked.");
     out += "turnpike_pendings " + std::to_string(g.pendings) + "\n";
   }
+  header(out, "turnpike_db_commits_total", "counter",
+         "SQLite commits by result; with database.group_commit one commit covers a turn's writes.");
+  out += "turnpike_db_commits_total{result=\"ok\"} " + std::to_string(g.db_commits) + "\n";
+  out += "turnpike_db_commits_total{result=\"failed\"} " + std::to_string(g.db_failed_commits) + "\n";
+  header(out, "turnpike_db_writes_total", "counter",
+         "Write transactions (requests, sweeps, joins) committed.");
+  out += "turnpike_db_writes_total " + std::to_string(g.db_writes) + "\n";
   header(out, "turnpike_uptime_seconds", "gauge", "Seconds since the daemon started.");
   out += "turnpike_uptime_seconds " + number(g.uptime_seconds) + "\n";
 

@@ -16,6 +16,9 @@ struct Gauges {
   std::int64_t pairing_rooms = -1;  // -1: unknown (database unavailable)
   std::int64_t pendings = -1;
   std::int64_t turn_kills_pending = -1;  // -1: TURN off
+  std::uint64_t db_commits = 0;
+  std::uint64_t db_failed_commits = 0;
+  std::uint64_t db_writes = 0;
   double uptime_seconds = 0;
 };
 

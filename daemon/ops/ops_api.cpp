@@ -12,6 +12,7 @@
 #include "net/server.hpp"
 #include "ops/metrics.hpp"
 #include "pairing/pairing_store.hpp"
+#include "pairing/sqlite_handles.hpp"
 #include "signaling/signaling.hpp"
 #include "turn/turn_store.hpp"
 #include "version.hpp"
@@ -59,6 +60,10 @@ http::Response metrics_response(App& app) {
     gauges.pendings = counts->pendings;
   }
   gauges.uptime_seconds = app.uptime_seconds();
+  const auto& db = app.store().transactions().counts();
+  gauges.db_commits = db.commits;
+  gauges.db_failed_commits = db.failed_commits;
+  gauges.db_writes = db.writes;
   if (app.config().turn.enabled()) {
     if (auto pending = app.turn_store().pending_kill_count()) gauges.turn_kills_pending = *pending;
   }

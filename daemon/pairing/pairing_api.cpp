@@ -12,6 +12,7 @@
 #include "core/random.hpp"
 #include "ops/metrics.hpp"
 #include "pairing/field_rules.hpp"
+#include "pairing/group_commit.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
 #include "turn/credential_issuer.hpp"
@@ -79,8 +80,8 @@ Response rate_limited_response(double retry_after_seconds) {
   return Response::error(429, "rate_limited").with_header("Retry-After", std::to_string(seconds));
 }
 
-PairingApi::PairingApi(PairingStore& store, Signaling& signaling, Metrics& metrics)
-    : store_(store), signaling_(signaling), metrics_(metrics) {}
+PairingApi::PairingApi(PairingStore& store, GroupCommit& commits, Signaling& signaling, Metrics& metrics)
+    : store_(store), commits_(commits), signaling_(signaling), metrics_(metrics) {}
 
 static RateSettings failed_join_rate(const Config& config) {
   return {config.limits.failed_join_per_minute / 60.0, config.limits.failed_join_per_minute};
@@ -190,9 +191,12 @@ Response PairingApi::delete_room(const http::Request& request, const RequestCont
   auto deleted = store_.delete_room(roomid);
   if (!deleted) return internal_error("delete_room", deleted.error().message);
   if (*deleted) log_info("room_deleted").kv("reason", "deleted");
-  signaling_.close_room(roomid, "deleted");
-  occupied_touched_ms_.erase(roomid);
-  if (*deleted) rooms_ended_();
+  // Once the delete is durable: members are told, and coturn ends the room's relays.
+  commits_.after_commit([this, roomid, deleted = *deleted] {
+    signaling_.close_room(roomid, "deleted");
+    occupied_touched_ms_.erase(roomid);
+    if (deleted) rooms_ended_();
+  });
   return Response::json(200, R"({"ok":true})");
 }
 
@@ -237,11 +241,7 @@ Response PairingApi::purge(const http::Request& request, const RequestContext& c
 
   auto outcome = store_.purge_devices(ids);
   if (!outcome) return internal_error("purge", outcome.error().message);
-  for (const auto& roomid : outcome->deleted_roomids) {
-    signaling_.close_room(roomid, "purged");
-    occupied_touched_ms_.erase(roomid);
-  }
-  if (!outcome->deleted_roomids.empty()) rooms_ended_();
+  commits_.after_commit([this, roomids = outcome->deleted_roomids] { end_rooms(roomids, "purged"); });
   log_info("devices_purged")
       .kv("devices", static_cast<std::uint64_t>(count))
       .kv("rooms", outcome->rooms_deleted)
@@ -303,9 +303,17 @@ void PairingApi::sweep(const Config& config, std::int64_t now_ms) {
     log_error("sweep_failed").kv("reason", expired.error().message);
     return;
   }
-  for (const auto& roomid : *expired) signaling_.close_room(roomid, "expired");
-  if (!expired->empty()) rooms_ended_();
-  if (!expired->empty()) log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
+  if (expired->empty()) return;
+  log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
+  commits_.after_commit([this, roomids = std::move(*expired)] { end_rooms(roomids, "expired"); });
+}
+
+void PairingApi::end_rooms(const std::vector<std::string>& roomids, std::string_view reason) {
+  for (const auto& roomid : roomids) {
+    signaling_.close_room(roomid, reason);
+    occupied_touched_ms_.erase(roomid);
+  }
+  if (!roomids.empty()) rooms_ended_();
 }
 
 void PairingApi::prune_limits(const Config& config, double now) {

@@ -4,7 +4,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -15,6 +17,7 @@
 
 namespace turnpike {
 
+class GroupCommit;
 class PairingStore;
 class Signaling;
 class Metrics;
@@ -22,7 +25,7 @@ class TurnCredentialIssuer;
 
 class PairingApi {
  public:
-  PairingApi(PairingStore& store, Signaling& signaling, Metrics& metrics);
+  PairingApi(PairingStore& store, GroupCommit& commits, Signaling& signaling, Metrics& metrics);
 
   http::Response create(const http::Request& request, const RequestContext& ctx);
   http::Response accept(const http::Request& request, const RequestContext& ctx);
@@ -44,8 +47,11 @@ class PairingApi {
  private:
   std::optional<http::Response> failed_join_blocked(const RequestContext& ctx);
   void count_failed_join(const RequestContext& ctx);
+  // Members of these rooms get room_closed with `reason`; their TURN sessions are queued for ending.
+  void end_rooms(const std::vector<std::string>& roomids, std::string_view reason);
 
   PairingStore& store_;
+  GroupCommit& commits_;
   Signaling& signaling_;
   Metrics& metrics_;
   AddressRateLimiter failed_joins_;

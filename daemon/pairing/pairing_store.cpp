@@ -141,6 +141,10 @@ PairingStore::PairingStore(ConstructionKey, StoreOptions options, SqliteDb db,
 
 PairingStore::~PairingStore() = default;
 
+TransactionStatements& PairingStore::transactions() noexcept {
+  return stmts_->tx;
+}
+
 Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prepare(sqlite3* db) {
   auto s = std::make_unique<Statements>();
   Result<TransactionStatements> tx = TransactionStatements::prepare(db);
@@ -289,16 +293,28 @@ Result<std::vector<RoomRow>> PairingStore::list_rooms(std::int64_t limit) {
 }
 
 Result<void> PairingStore::touch_room(std::string_view roomid, std::int64_t now_ms) {
-  Statement::Run run = stmts_->touch_room.run();
-  run.bind_text(1, roomid).bind_int64(2, now_ms);
-  return run.run_to_completion();
+  Result<Transaction> tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  {
+    Statement::Run run = stmts_->touch_room.run();
+    run.bind_text(1, roomid).bind_int64(2, now_ms);
+    if (Result<void> done = run.run_to_completion(); !done) return done;
+  }
+  return tx->commit();
 }
 
 Result<bool> PairingStore::delete_room(std::string_view roomid) {
-  Statement::Run run = stmts_->delete_room.run();
-  run.bind_text(1, roomid);
-  if (Result<void> done = run.run_to_completion(); !done) return done.error();
-  return run.changes() > 0;
+  Result<Transaction> tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  bool deleted = false;
+  {
+    Statement::Run run = stmts_->delete_room.run();
+    run.bind_text(1, roomid);
+    if (Result<void> done = run.run_to_completion(); !done) return done.error();
+    deleted = run.changes() > 0;
+  }
+  if (Result<void> committed = tx->commit(); !committed) return committed.error();
+  return deleted;
 }
 
 Result<PurgeOutcome> PairingStore::purge_devices(const std::vector<std::string>& device_ids) {
@@ -337,10 +353,17 @@ Result<PurgeOutcome> PairingStore::purge_devices(const std::vector<std::string>&
 }
 
 Result<std::int64_t> PairingStore::delete_expired_pendings(std::int64_t now_ms) {
-  Statement::Run run = stmts_->delete_expired_pendings.run();
-  run.bind_int64(1, now_ms);
-  if (Result<void> done = run.run_to_completion(); !done) return done.error();
-  return run.changes();
+  Result<Transaction> tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  std::int64_t deleted = 0;
+  {
+    Statement::Run run = stmts_->delete_expired_pendings.run();
+    run.bind_int64(1, now_ms);
+    if (Result<void> done = run.run_to_completion(); !done) return done.error();
+    deleted = run.changes();
+  }
+  if (Result<void> committed = tx->commit(); !committed) return committed.error();
+  return deleted;
 }
 
 Result<std::vector<std::string>> PairingStore::delete_idle_rooms(std::int64_t idle_before_ms) {

@@ -107,8 +107,10 @@ class PairingStore {
   // disk.
   Result<void> probe_writable();
 
-  // The connection, for features that prepare their own statements on it.
+  // The connection, for features that prepare their own statements on it, and its transaction statements,
+  // which everything that writes on it must share (so grouped commits cover all of it).
   sqlite3* handle() noexcept { return db_.get(); }
+  TransactionStatements& transactions() noexcept;
 
  private:
   StoreOptions options_;

@@ -114,43 +114,99 @@ bool Statement::Run::column_is_null(int column) const noexcept {
 }
 
 Result<TransactionStatements> TransactionStatements::prepare(sqlite3* db) {
-  Result<Statement> begin = Statement::prepare(db, "BEGIN IMMEDIATE");
-  if (!begin) return begin.error();
-  Result<Statement> commit = Statement::prepare(db, "COMMIT");
-  if (!commit) return commit.error();
-  Result<Statement> rollback = Statement::prepare(db, "ROLLBACK");
-  if (!rollback) return rollback.error();
-  return TransactionStatements(std::move(begin).value(), std::move(commit).value(),
-                               std::move(rollback).value());
+  TransactionStatements out;
+  const std::pair<Statement*, const char*> table[] = {
+      {&out.begin_, "BEGIN IMMEDIATE"},      {&out.commit_, "COMMIT"},
+      {&out.rollback_, "ROLLBACK"},          {&out.savepoint_, "SAVEPOINT write_step"},
+      {&out.release_, "RELEASE write_step"}, {&out.rollback_to_, "ROLLBACK TO write_step"},
+  };
+  for (const auto& [target, sql] : table) {
+    Result<Statement> stmt = Statement::prepare(db, sql);
+    if (!stmt) return stmt.error();
+    *target = std::move(stmt).value();
+  }
+  return out;
+}
+
+void TransactionStatements::enable_grouping(std::function<void()> on_group_opened) {
+  on_group_opened_ = std::move(on_group_opened);
+}
+
+namespace {
+
+Result<void> run_once(Statement& statement) {
+  Statement::Run run = statement.run();
+  return run.run_to_completion();
+}
+
+bool in_transaction(const Statement& any) {
+  return any.get() != nullptr && sqlite3_get_autocommit(sqlite3_db_handle(any.get())) == 0;
+}
+
+}  // namespace
+
+Result<void> TransactionStatements::open_group() {
+  if (group_open_) {
+    // SQLite ends the whole transaction on some errors (a full disk, I/O errors); the group's earlier steps
+    // are gone with it, and commit_group() reports that. Until then nothing may write outside the group.
+    if (!in_transaction(begin_)) return make_error("the grouped transaction was rolled back");
+    return {};
+  }
+  if (Result<void> begun = run_once(begin_); !begun) return begun;
+  group_open_ = true;
+  on_group_opened_();
+  return {};
+}
+
+Result<void> TransactionStatements::commit_group() {
+  if (!group_open_) return {};
+  group_open_ = false;
+  Result<void> committed = in_transaction(begin_)
+                               ? run_once(commit_)
+                               : make_error("the grouped transaction was rolled back before its commit");
+  if (committed) {
+    ++counts_.commits;
+  } else {
+    ++counts_.failed_commits;
+    if (in_transaction(begin_)) (void)run_once(rollback_);
+  }
+  return committed;
 }
 
 Result<Transaction> Transaction::begin(TransactionStatements& statements) {
-  Statement::Run run = statements.begin_.run();
-  Result<void> done = run.run_to_completion();
-  if (!done) return done.error();
-  return Transaction(&statements);
+  if (!statements.grouping()) {
+    if (Result<void> begun = run_once(statements.begin_); !begun) return begun.error();
+    return Transaction(&statements, false);
+  }
+  if (Result<void> opened = statements.open_group(); !opened) return opened.error();
+  if (Result<void> saved = run_once(statements.savepoint_); !saved) return saved.error();
+  return Transaction(&statements, true);
 }
 
-Transaction::Transaction(Transaction&& other) noexcept : statements_(other.statements_) {
+Transaction::Transaction(Transaction&& other) noexcept
+    : statements_(other.statements_), savepoint_(other.savepoint_) {
   other.statements_ = nullptr;
 }
 
 Transaction::~Transaction() {
-  if (statements_ == nullptr) return;
   // A failed statement may already have rolled the transaction back; ROLLBACK would then be an error.
-  sqlite3_stmt* rollback = statements_->rollback_.get();
-  if (rollback == nullptr || sqlite3_get_autocommit(sqlite3_db_handle(rollback)) != 0) return;
-  Statement::Run run = statements_->rollback_.run();
-  (void)run.run_to_completion();  // nothing useful to do if even ROLLBACK fails
+  if (statements_ == nullptr || !in_transaction(statements_->rollback_)) return;
+  // Nothing useful to do if even the rollback fails.
+  if (savepoint_) {
+    (void)run_once(statements_->rollback_to_);
+    (void)run_once(statements_->release_);
+  } else {
+    (void)run_once(statements_->rollback_);
+  }
 }
 
 Result<void> Transaction::commit() {
   if (statements_ == nullptr) return make_error("transaction is not active");
-  {
-    Statement::Run run = statements_->commit_.run();
-    Result<void> done = run.run_to_completion();
-    if (!done) return done.error();  // still active: the destructor rolls back
-  }
+  // Still active on failure: the destructor rolls back.
+  if (Result<void> done = run_once(savepoint_ ? statements_->release_ : statements_->commit_); !done)
+    return done;
+  ++statements_->counts_.writes;
+  if (!savepoint_) ++statements_->counts_.commits;
   statements_ = nullptr;
   return {};
 }

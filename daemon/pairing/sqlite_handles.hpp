@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,23 +85,49 @@ class Statement::Run {
   bool done_ = false;
 };
 
-// BEGIN IMMEDIATE / COMMIT / ROLLBACK prepared once for a connection.
+// The transaction statements of one connection, prepared once, and whether its writes are grouped.
+// Ungrouped, every Transaction is its own BEGIN IMMEDIATE ... COMMIT. Grouped (enable_grouping), the first
+// Transaction opens one BEGIN IMMEDIATE for the whole group and each Transaction is a SAVEPOINT inside it;
+// commit_group() then makes all of them durable with one COMMIT (one WAL sync). Share one instance between
+// everything that writes on the connection.
 class TransactionStatements {
  public:
   TransactionStatements() = default;  // empty until a prepared set is moved in
   static Result<TransactionStatements> prepare(sqlite3* db);
 
+  // From now on Transactions join a group; `on_group_opened` runs when one opens and must arrange for
+  // commit_group() to be called (soon, and outside of any Transaction).
+  void enable_grouping(std::function<void()> on_group_opened);
+  bool grouping() const noexcept { return static_cast<bool>(on_group_opened_); }
+  bool group_open() const noexcept { return group_open_; }
+  // Commits the open group, or rolls it back when that fails or SQLite already rolled it back (a failed
+  // statement can end the whole transaction). Without an open group: nothing to do.
+  Result<void> commit_group();
+
+  // Totals since the connection opened: durable commits, commits that failed, and write transactions
+  // (grouped ones count once each, though they share a commit).
+  struct Counts {
+    std::uint64_t commits = 0, failed_commits = 0, writes = 0;
+  };
+  const Counts& counts() const noexcept { return counts_; }
+
  private:
   friend class Transaction;
-  TransactionStatements(Statement begin, Statement commit, Statement rollback)
-      : begin_(std::move(begin)), commit_(std::move(commit)), rollback_(std::move(rollback)) {}
+  Result<void> open_group();
 
   Statement begin_;
   Statement commit_;
   Statement rollback_;
+  Statement savepoint_;
+  Statement release_;
+  Statement rollback_to_;
+  std::function<void()> on_group_opened_;
+  bool group_open_ = false;
+  Counts counts_;
 };
 
-// A write transaction (BEGIN IMMEDIATE) that rolls back on scope exit unless commit() succeeded.
+// A write transaction that rolls back on scope exit unless commit() succeeded: BEGIN IMMEDIATE ... COMMIT,
+// or, while the connection's writes are grouped, a savepoint that commit() releases into the group.
 // Declare it before any Statement::Run used inside it, so those runs are reset before the rollback.
 class Transaction {
  public:
@@ -115,9 +142,11 @@ class Transaction {
   Result<void> commit();
 
  private:
-  explicit Transaction(TransactionStatements* statements) noexcept : statements_(statements) {}
+  Transaction(TransactionStatements* statements, bool savepoint) noexcept
+      : statements_(statements), savepoint_(savepoint) {}
 
   TransactionStatements* statements_;  // null once committed or moved from
+  bool savepoint_;
 };
 
 }  // namespace turnpike

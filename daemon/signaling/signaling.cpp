@@ -91,6 +91,7 @@ void Signaling::send_error(ClientId to, std::string_view error) {
 }
 
 void Signaling::handle_message(ClientId id, std::string_view text) {
+  if (try_relay_as_is(id, text)) return;
   if (json_nesting_exceeds(text, kMaxNesting)) return send_error(id, "Invalid JSON format");
   auto message = parse_ordered_json(text);
   if (message.is_discarded() || message.is_null()) return send_error(id, "Invalid JSON format");
@@ -232,13 +233,42 @@ void Signaling::leave_room(ClientId id) {
   send(id, R"({"type":"left_room","roomId":)" + json_quote(departure->room) + "}");
 }
 
-void Signaling::relay(ClientId id, std::string_view type, const nlohmann::ordered_json& message) {
-  const std::string* room = registry_.room_of(id);
-  if (room == nullptr) return send_error(id, kNotInRoom);
-  const auto& members = registry_.members(*room);
-  if (members.size() != RoomRegistry::kSeats)
-    return send_error(id, "Room must have exactly 2 users for WebRTC");
+bool Signaling::try_relay_as_is(ClientId id, std::string_view text) {
+  JsonSpan top;
+  if (!scanner_.scan(text, kMaxNesting, top, members_) || top.kind != JsonKind::object) return false;
+  // JSON parsers keep the last of duplicate members; so does this.
+  const JsonSpan* type = nullptr;
+  for (const auto& member : members_) {
+    if (member.key_has_escapes) return false;
+    if (member.raw_key == "type") type = &member.value;
+  }
+  std::string_view name;
+  if (type == nullptr || !json_plain_string(*type, name)) return false;
+  const bool is_candidate = name == "ice_candidate";
+  if (!is_candidate && name != "webrtc_offer" && name != "webrtc_answer") return false;
+  const std::string_view field = is_candidate ? "candidate" : "sdp";
+  const JsonSpan* payload = nullptr;
+  for (const auto& member : members_) {
+    if (member.raw_key == field) payload = &member.value;
+  }
+  if (payload == nullptr || !payload->canonical) return false;
 
+  // The shape rules of PROTOCOL.md: sdp is a string or has a string "sdp"; candidate is null or has a string
+  // "candidate". A canonical object has no duplicate or escaped keys, so raw keys compare exactly.
+  bool valid = is_candidate ? payload->text == "null" : payload->kind == JsonKind::string;
+  if (payload->kind == JsonKind::object) {
+    JsonSpan object;
+    if (!scanner_.scan(payload->text, kMaxNesting, object, payload_members_)) return false;
+    for (const auto& member : payload_members_) {
+      if (member.raw_key == field) valid = member.value.kind == JsonKind::string;
+    }
+  }
+  if (!valid) return false;  // the full parser words the error
+  forward(id, name, is_candidate, payload->text);
+  return true;
+}
+
+void Signaling::relay(ClientId id, std::string_view type, const nlohmann::ordered_json& message) {
   const bool is_candidate = type == "ice_candidate";
   const char* field = is_candidate ? "candidate" : "sdp";
   auto payload = message.find(field);
@@ -252,22 +282,32 @@ void Signaling::relay(ClientId id, std::string_view type, const nlohmann::ordere
               (payload->is_object() && payload->contains("sdp") && (*payload)["sdp"].is_string());
     }
   }
-  if (!valid) return send_error(id, is_candidate ? "Invalid candidate" : "Invalid sdp");
+  if (!valid) return forward(id, type, is_candidate, std::nullopt);
+  forward(id, type, is_candidate, to_json_text(*payload));
+}
+
+void Signaling::forward(ClientId id, std::string_view type, bool is_candidate,
+                        std::optional<std::string_view> payload) {
+  const std::string* room = registry_.room_of(id);
+  if (room == nullptr) return send_error(id, kNotInRoom);
+  const auto& members = registry_.members(*room);
+  if (members.size() != RoomRegistry::kSeats)
+    return send_error(id, "Room must have exactly 2 users for WebRTC");
+  if (!payload) return send_error(id, is_candidate ? "Invalid candidate" : "Invalid sdp");
 
   ClientId peer = members[0] == id ? members[1] : members[0];
-  std::string out;
-  out.reserve(64 + room->size() + 256);
-  out += R"({"type":")";
-  out += type;
-  out += R"(","from":")";
-  out += clients_.at(id).uuid;
-  out += R"(","roomId":)";
-  out += json_quote(*room);
-  out += is_candidate ? R"(,"candidate":)" : R"(,"sdp":)";
-  out += to_json_text(*payload);
-  out += '}';
+  relay_text_.clear();
+  relay_text_ += R"({"type":")";
+  relay_text_ += type;
+  relay_text_ += R"(","from":")";
+  relay_text_ += clients_.at(id).uuid;
+  relay_text_ += R"(","roomId":)";
+  append_json_quoted(relay_text_, *room);
+  relay_text_ += is_candidate ? R"(,"candidate":)" : R"(,"sdp":)";
+  relay_text_ += *payload;
+  relay_text_ += '}';
   metrics_.count_relayed(type);
-  send(peer, out);
+  send(peer, relay_text_);
 }
 
 void Signaling::close_room(const std::string& room, std::string_view reason) {

@@ -9,9 +9,11 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/json_scan.hpp"
 #include "signaling/room_registry.hpp"
 
 namespace turnpike {
@@ -88,7 +90,13 @@ class Signaling {
   void send_error(ClientId to, std::string_view error);
   void join_room(ClientId id, const nlohmann::ordered_json& message);
   void leave_room(ClientId id);
+  // An offer, answer or candidate whose payload is canonical JSON is relayed from its original bytes, with
+  // one scan and no parse; false: it needs the full parser (any other message, or an unusual payload).
+  bool try_relay_as_is(ClientId id, std::string_view text);
   void relay(ClientId id, std::string_view type, const nlohmann::ordered_json& message);
+  // Sends {type, from, roomId, sdp|candidate: payload} to the other member; nullopt: the payload is invalid.
+  void forward(ClientId id, std::string_view type, bool is_candidate,
+               std::optional<std::string_view> payload);
   void announce_ready(const std::string& room, const std::vector<ClientId>& only);
   void send_room_joined(ClientId id, const std::string& room, bool initiator);
   // Checks the deviceId of a join; returns the slot (0: unbound) or an error text.
@@ -100,6 +108,11 @@ class Signaling {
   SignalingSettings settings_;
   RoomRegistry registry_;
   std::unordered_map<ClientId, ClientState> clients_;
+  // Reused across messages, so the relay path allocates nothing in the steady state.
+  JsonScanner scanner_;
+  std::vector<JsonMember> members_;
+  std::vector<JsonMember> payload_members_;
+  std::string relay_text_;
 };
 
 }  // namespace turnpike

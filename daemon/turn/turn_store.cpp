@@ -4,7 +4,8 @@
 namespace turnpike {
 
 struct TurnStore::Statements {
-  TransactionStatements tx;
+  explicit Statements(TransactionStatements& transactions) : tx(transactions) {}
+  TransactionStatements& tx;
   Statement newest;
   Statement insert_credential;
   Statement insert_user;
@@ -22,11 +23,8 @@ struct TurnStore::Statements {
 TurnStore::TurnStore(std::unique_ptr<Statements> statements) : stmts_(std::move(statements)) {}
 TurnStore::~TurnStore() = default;
 
-Result<std::unique_ptr<TurnStore>> TurnStore::open(sqlite3* db) {
-  auto s = std::make_unique<Statements>();
-  auto tx = TransactionStatements::prepare(db);
-  if (!tx) return tx.error();
-  s->tx = std::move(*tx);
+Result<std::unique_ptr<TurnStore>> TurnStore::open(sqlite3* db, TransactionStatements& transactions) {
+  auto s = std::make_unique<Statements>(transactions);
   struct Sql {
     Statement* target;
     const char* text;
@@ -103,7 +101,10 @@ Result<void> TurnStore::insert_long_term(std::string_view roomid, int slot, std:
 
 Result<void> TurnStore::insert_rest(std::string_view roomid, int slot, std::string_view realm,
                                     const TurnCredential& c) {
-  return insert_credential(stmts_->insert_credential, roomid, slot, realm, "rest", c);
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  if (auto ok = insert_credential(stmts_->insert_credential, roomid, slot, realm, "rest", c); !ok) return ok;
+  return tx->commit();
 }
 
 Result<std::string> TurnStore::room_secret(std::string_view roomid, std::string_view realm,
@@ -170,15 +171,25 @@ Result<std::int64_t> TurnStore::pending_kill_count() {
 }
 
 Result<void> TurnStore::kill_done(std::string_view pattern) {
-  auto run = stmts_->delete_kill.run();
-  run.bind_text(1, pattern);
-  return run.run_to_completion();
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  {
+    auto run = stmts_->delete_kill.run();
+    run.bind_text(1, pattern);
+    if (auto ok = run.run_to_completion(); !ok) return ok;
+  }
+  return tx->commit();
 }
 
 Result<void> TurnStore::kill_failed(std::string_view pattern, std::string_view error) {
-  auto run = stmts_->fail_kill.run();
-  run.bind_text(1, pattern).bind_text(2, error);
-  return run.run_to_completion();
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  {
+    auto run = stmts_->fail_kill.run();
+    run.bind_text(1, pattern).bind_text(2, error);
+    if (auto ok = run.run_to_completion(); !ok) return ok;
+  }
+  return tx->commit();
 }
 
 }  // namespace turnpike

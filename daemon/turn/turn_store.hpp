@@ -32,8 +32,9 @@ struct PendingKill {
 
 class TurnStore {
  public:
-  // Prepares statements on the pairing store's connection (the schema is already migrated).
-  static Result<std::unique_ptr<TurnStore>> open(sqlite3* db);
+  // Prepares statements on the pairing store's connection (the schema is already migrated); writes go
+  // through that connection's shared transaction statements.
+  static Result<std::unique_ptr<TurnStore>> open(sqlite3* db, TransactionStatements& transactions);
   ~TurnStore();
 
   // The newest credential of (room, slot) that is still valid at now_ms.

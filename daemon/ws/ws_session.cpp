@@ -123,7 +123,7 @@ bool WsSession::admit_message(double now) {
 
 void WsSession::send_frame(ws::Opcode opcode, std::string_view payload) {
   if (connection_.closing()) return;
-  if (!connection_.send(ws::encode_frame(opcode, payload))) {
+  if (!connection_.send(ws::encode_frame_header(opcode, payload.size()), payload)) {
     // The client is not reading: what is queued is dropped, and it is told why if it ever reads again.
     log_warn("websocket_outbound_overflow").kv("conn", connection_.id());
     connection_.discard_output();

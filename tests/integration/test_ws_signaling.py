@@ -536,3 +536,28 @@ def test_many_rooms_are_independent(daemon):
     time.sleep(0.1)
     for a, b in pairs:
         b.expect_silence(0.01)
+
+
+@pytest.mark.parametrize("payload_text, compact", [
+    # Written as JSON.stringify writes it: relayed byte for byte.
+    ('{"type":"offer","sdp":"v=0\\r\\na=x:caf\u00e9"}', '{"type":"offer","sdp":"v=0\\r\\na=x:caf\u00e9"}'),
+    # Written loosely (spaces, escaped slash, \\u escapes, a duplicate key, a float): relayed as the reference's
+    # JSON.stringify of the parsed value would be, apart from how the float is printed.
+    ('{ "type" : "offer", "sdp" : "a\\/b \\u0041" }', '{"type":"offer","sdp":"a/b A"}'),
+    ('{"sdp":"old","type":"offer","sdp":"new"}', '{"sdp":"new","type":"offer"}'),
+    ('{"type":"offer","sdp":"x","n":[1, 2.5]}', '{"type":"offer","sdp":"x","n":[1,2.5]}'),
+], ids=["canonical", "loose", "duplicate-key", "spaced-array"])
+def test_sdp_payload_reaches_the_peer_in_compact_form(daemon, payload_text, compact):
+    a, b = pair(daemon, "compact")
+    a.send('{"type":"webrtc_offer","sdp":%s}' % payload_text)
+    assert b.recv_text() == '{"type":"webrtc_offer","from":"%s","roomId":"compact","sdp":%s}' % (a.client_id,
+                                                                                                   compact)
+
+
+def test_duplicate_type_and_payload_members_use_the_last_one(daemon):
+    a, b = pair(daemon, "dupes")
+    a.send('{"type":"ping","sdp":"first","type":"webrtc_answer","sdp":"second"}')
+    assert b.recv_text() == dumps({"type": "webrtc_answer", "from": a.client_id, "roomId": "dupes",
+                                   "sdp": "second"})
+    a.send('{"type":"webrtc_offer","type":"ping"}')
+    assert a.recv_text() == '{"type":"pong"}'

@@ -24,7 +24,7 @@ class TurnCredentials : public ::testing::TestWithParam<std::string> {
     auto store = PairingStore::open({path_.path(), true, 1000});
     ASSERT_TRUE(store.ok()) << store.error().message;
     pairing_ = std::move(*store);
-    auto turn = TurnStore::open(pairing_->handle());
+    auto turn = TurnStore::open(pairing_->handle(), pairing_->transactions());
     ASSERT_TRUE(turn.ok()) << turn.error().message;
     turn_ = std::move(*turn);
     issuer_ = std::make_unique<TurnCredentialIssuer>(*turn_);
