@@ -10,7 +10,7 @@
 
 #include "turn-auth/credentials.hpp"
 
-namespace turnpike::turn {
+namespace turnpike::turn_auth {
 namespace {
 
 constexpr std::string_view kPasswordPrompt = "Enter password: \r\n";
@@ -250,4 +250,4 @@ std::string CoturnCliDialog::fail(std::string why) {
   return {};
 }
 
-}  // namespace turnpike::turn
+}  // namespace turnpike::turn_auth

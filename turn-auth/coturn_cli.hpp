@@ -8,7 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace turnpike::turn {
+namespace turnpike::turn_auth {
 
 // One dialog with coturn 4.6.1's admin CLI (cli-ip/cli-port/cli-password): log in, list the sessions of a
 // user (or of every user whose name contains a text), cancel each listed session with `cs <id>`, and `quit`.
@@ -80,4 +80,4 @@ class CoturnCliDialog {
   std::size_t listings_ = 0;
 };
 
-}  // namespace turnpike::turn
+}  // namespace turnpike::turn_auth

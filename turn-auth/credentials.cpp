@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace turnpike::turn {
+namespace turnpike::turn_auth {
 namespace {
 
 constexpr std::size_t kMaxNameLength = 512;
@@ -67,4 +67,4 @@ bool is_coturn_safe_name(std::string_view name) {
   return true;
 }
 
-}  // namespace turnpike::turn
+}  // namespace turnpike::turn_auth

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace turnpike::turn {
+namespace turnpike::turn_auth {
 
 // The value coturn expects in turnusers_lt.hmackey for the long-term mechanism: MD5("user:realm:password") as
 // 32 lowercase hex digits, without a "0x" prefix (what `turnadmin -a` stores). The realm must be the one
@@ -22,4 +22,4 @@ std::string rest_password(std::string_view secret, std::string_view username);
 // else (spaces, quotes, backslashes, control characters, '*', non-ASCII) is refused.
 bool is_coturn_safe_name(std::string_view name);
 
-}  // namespace turnpike::turn
+}  // namespace turnpike::turn_auth

@@ -6,7 +6,7 @@
 #include <array>
 #include <string>
 
-namespace turnpike::turn {
+namespace turnpike::turn_auth {
 namespace {
 
 bool is_space(char c) {
@@ -79,4 +79,4 @@ std::string ice_servers_json(const IceServerUrls& urls, std::string_view usernam
   return servers.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-}  // namespace turnpike::turn
+}  // namespace turnpike::turn_auth

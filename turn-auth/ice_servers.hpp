@@ -7,7 +7,7 @@
 
 #include "core/result.hpp"
 
-namespace turnpike::turn {
+namespace turnpike::turn_auth {
 
 struct IceServerUrls {
   std::vector<std::string> stun;  // every stun: URL, in configured order
@@ -27,4 +27,4 @@ Result<IceServerUrls> parse_turn_urls(std::string_view comma_separated);
 std::string ice_servers_json(const IceServerUrls& urls, std::string_view username,
                              std::string_view credential);
 
-}  // namespace turnpike::turn
+}  // namespace turnpike::turn_auth

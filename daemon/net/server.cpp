@@ -13,8 +13,8 @@
 
 #include "app/app.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "http/http_session.hpp"
-#include "ops/metrics.hpp"
 
 namespace turnpike {
 

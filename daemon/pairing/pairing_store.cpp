@@ -4,7 +4,7 @@
 #include <cctype>
 #include <utility>
 
-#include "pairing/migrations.hpp"
+#include "db/migrations.hpp"
 
 namespace turnpike {
 

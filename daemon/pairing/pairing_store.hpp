@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/result.hpp"
-#include "pairing/sqlite_handles.hpp"
+#include "db/sqlite_handles.hpp"
 
 namespace turnpike {
 

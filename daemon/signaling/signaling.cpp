@@ -6,8 +6,8 @@
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/random.hpp"
-#include "ops/metrics.hpp"
 
 namespace turnpike {
 namespace {

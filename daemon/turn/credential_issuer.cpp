@@ -26,7 +26,7 @@ bool TurnCredentialIssuer::due_for_renewal(const Config& config, std::int64_t ex
 
 Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const std::string& roomid, int slot,
                                                    std::int64_t now_ms) {
-  auto urls = turn::parse_turn_urls(join(config.turn.urls, ","));
+  auto urls = turn_auth::parse_turn_urls(join(config.turn.urls, ","));
   if (!urls) return urls.error();
   auto current = store_.newest(roomid, slot, now_ms);
   if (!current) return current.error();
@@ -45,18 +45,18 @@ Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const s
       auto secret = store_.room_secret(roomid, realm, random_hex(kSecretBytes));
       if (!secret) return secret.error();
       credential.username = std::to_string(expiry_s) + ":" + member;
-      credential.credential = turn::rest_password(*secret, credential.username);
+      credential.credential = turn_auth::rest_password(*secret, credential.username);
       if (credential.credential.empty()) return make_error("HMAC-SHA1 failed");
       if (auto ok = store_.insert_rest(roomid, slot, realm, credential); !ok) return ok.error();
     } else {
       credential.username = member + "." + std::to_string(expiry_s);
       credential.credential = random_hex(kPasswordBytes);
-      auto hmackey = turn::lt_hmackey(credential.username, realm, credential.credential);
+      auto hmackey = turn_auth::lt_hmackey(credential.username, realm, credential.credential);
       if (hmackey.empty()) return make_error("MD5 failed");
       if (auto ok = store_.insert_long_term(roomid, slot, realm, credential, hmackey); !ok) return ok.error();
     }
   }
-  return IceCredentials{turn::ice_servers_json(*urls, credential.username, credential.credential),
+  return IceCredentials{turn_auth::ice_servers_json(*urls, credential.username, credential.credential),
                         credential.expires_ms};
 }
 

@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "core/log.hpp"
-#include "ops/metrics.hpp"
+#include "core/metrics.hpp"
 #include "turn-auth/coturn_cli.hpp"
 #include "turn/turn_store.hpp"
 
@@ -55,9 +55,9 @@ void TurnSessionKiller::run_next() {
   const Config& config = config_();
   const PendingKill& next = kills->front();
   pattern_ = next.pattern;
-  dialog_ = std::make_unique<turn::CoturnCliDialog>(config.turn_cli_password,
-                                                    (next.exact ? "ps " : "psp ") + next.pattern);
-  if (dialog_->state() == turn::CoturnCliDialog::State::failed) {
+  dialog_ = std::make_unique<turn_auth::CoturnCliDialog>(config.turn_cli_password,
+                                                         (next.exact ? "ps " : "psp ") + next.pattern);
+  if (dialog_->state() == turn_auth::CoturnCliDialog::State::failed) {
     finish_attempt(false, dialog_->error());
     return;
   }
@@ -87,12 +87,12 @@ void TurnSessionKiller::on_read(bufferevent* bev, void* self) {
   std::string reply = killer->dialog_->on_receive(bytes);
   if (!reply.empty()) bufferevent_write(bev, reply.data(), reply.size());
   switch (killer->dialog_->state()) {
-    case turn::CoturnCliDialog::State::running:
+    case turn_auth::CoturnCliDialog::State::running:
       break;
-    case turn::CoturnCliDialog::State::done:
+    case turn_auth::CoturnCliDialog::State::done:
       killer->finish_attempt(true, "");
       break;
-    case turn::CoturnCliDialog::State::failed:
+    case turn_auth::CoturnCliDialog::State::failed:
       killer->finish_attempt(false, killer->dialog_->error());
       break;
   }
@@ -101,7 +101,7 @@ void TurnSessionKiller::on_read(bufferevent* bev, void* self) {
 void TurnSessionKiller::on_event(bufferevent*, short what, void* self) {
   auto* killer = static_cast<TurnSessionKiller*>(self);
   if (what & BEV_EVENT_CONNECTED) return;
-  bool done = killer->dialog_ && killer->dialog_->state() == turn::CoturnCliDialog::State::done;
+  bool done = killer->dialog_ && killer->dialog_->state() == turn_auth::CoturnCliDialog::State::done;
   killer->finish_attempt(done, "coturn's CLI closed the connection or is unreachable");
 }
 

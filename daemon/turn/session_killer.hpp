@@ -14,7 +14,7 @@ namespace turnpike {
 
 class TurnStore;
 class Metrics;
-namespace turn {
+namespace turn_auth {
 class CoturnCliDialog;
 }
 
@@ -40,7 +40,7 @@ class TurnSessionKiller {
   std::function<const Config&()> config_;
   Timer timer_;
   BufferEventPtr connection_;
-  std::unique_ptr<turn::CoturnCliDialog> dialog_;
+  std::unique_ptr<turn_auth::CoturnCliDialog> dialog_;
   std::string pattern_;
   double backoff_seconds_ = 0;
   bool backing_off_ = false;

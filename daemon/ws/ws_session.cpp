@@ -8,7 +8,7 @@
 #include "app/app.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "ops/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace turnpike {
 namespace {

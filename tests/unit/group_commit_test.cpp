@@ -1,6 +1,6 @@
 // Tests for grouped commits on a real SQLite file: one COMMIT per event-loop turn, savepoints that fail
 // alone, a commit that fails for the whole group, waiters, cancellation and follow-up groups.
-#include "pairing/group_commit.hpp"
+#include "db/group_commit.hpp"
 
 #include <gtest/gtest.h>
 

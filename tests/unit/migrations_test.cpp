@@ -1,5 +1,5 @@
 // Tests for the schema migrations: embedding, user_version tracking, atomicity and refusal of newer schemas.
-#include "pairing/migrations.hpp"
+#include "db/migrations.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "db/sqlite_handles.hpp"
 #include "pairing/pairing_store.hpp"
-#include "pairing/sqlite_handles.hpp"
 #include "temp_db_path.hpp"
 
 namespace turnpike {

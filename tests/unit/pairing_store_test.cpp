@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "pairing/sqlite_handles.hpp"
+#include "db/sqlite_handles.hpp"
 #include "temp_db_path.hpp"
 
 namespace turnpike {

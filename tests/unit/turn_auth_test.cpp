@@ -12,7 +12,7 @@
 #include "turn-auth/credentials.hpp"
 #include "turn-auth/ice_servers.hpp"
 
-namespace turnpike::turn {
+namespace turnpike::turn_auth {
 namespace {
 
 // ----------------------------------------------------------------------------------------------------------
@@ -790,4 +790,4 @@ TEST(CoturnCliDialog, FailsOnEndlessOutput) {
 }
 
 }  // namespace
-}  // namespace turnpike::turn
+}  // namespace turnpike::turn_auth

@@ -91,7 +91,7 @@ TEST_P(TurnCredentials, IceServersCarryTheConfiguredUrlsAndACredential) {
   if (GetParam() == "long-term") {
     EXPECT_EQ(username, kRoom + ".1." + std::to_string(last_expires_ms_ / 1000));
     EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt WHERE realm = 'example.org' AND name = '" + username +
-                    "' AND hmackey = '" + turn::lt_hmackey(username, "example.org", credential) + "'"),
+                    "' AND hmackey = '" + turn_auth::lt_hmackey(username, "example.org", credential) + "'"),
               1);
   } else {
     EXPECT_EQ(username, std::to_string(last_expires_ms_ / 1000) + ":" + kRoom + ".1");
@@ -101,7 +101,7 @@ TEST_P(TurnCredentials, IceServersCarryTheConfiguredUrlsAndACredential) {
     ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
     std::string secret = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
     sqlite3_finalize(stmt);
-    EXPECT_EQ(credential, turn::rest_password(secret, username));
+    EXPECT_EQ(credential, turn_auth::rest_password(secret, username));
   }
 }
 

@@ -17,7 +17,7 @@ struct Migration {
 };
 
 // The migrations compiled into this binary, sorted by version. Defined in a source file that the build
-// generates from sql/*.sql (daemon/pairing/embed_sql.cmake).
+// generates from sql/*.sql (daemon/db/embed_sql.cmake).
 std::span<const Migration> embedded_migrations();
 
 // PRAGMA user_version of the main database.

@@ -1,10 +1,10 @@
 // Numbered schema migrations (sql/NNN_name.sql, embedded at build time), tracked by PRAGMA user_version.
-#include "pairing/migrations.hpp"
+#include "db/migrations.hpp"
 
 #include <memory>
 #include <string>
 
-#include "pairing/sqlite_handles.hpp"
+#include "db/sqlite_handles.hpp"
 
 namespace turnpike {
 namespace {

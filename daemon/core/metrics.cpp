@@ -1,5 +1,5 @@
 // Prometheus text rendering of the daemon's counters.
-#include "ops/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <cstdio>
 

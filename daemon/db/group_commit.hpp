@@ -8,8 +8,8 @@
 #include <functional>
 #include <vector>
 
+#include "db/sqlite_handles.hpp"
 #include "net/event_handles.hpp"
-#include "pairing/sqlite_handles.hpp"
 
 namespace turnpike {
 

@@ -1,5 +1,5 @@
 // GroupCommit: one COMMIT per event-loop turn for all of that turn's writes.
-#include "pairing/group_commit.hpp"
+#include "db/group_commit.hpp"
 
 #include <utility>
 

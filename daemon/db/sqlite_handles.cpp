@@ -1,5 +1,5 @@
 // RAII wrappers for SQLite: the connection, prepared statements with scoped runs, and write transactions.
-#include "pairing/sqlite_handles.hpp"
+#include "db/sqlite_handles.hpp"
 
 #include <limits>
 
