@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/app.hpp"
+#include "core/callback_guard.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "net/event_handles.hpp"
@@ -33,24 +34,24 @@ void usage(std::FILE* out) {
 struct SignalContext {
   event_base* base;
   turnpike::App* app;
-  turnpike::ServiceNotifier* notifier;
 };
 
 void on_terminate(evutil_socket_t, short, void* arg) {
-  auto* ctx = static_cast<SignalContext*>(arg);
-  if (ctx->app->shutting_down()) return;
-  ctx->notifier->stopping();
-  event_base* base = ctx->base;
-  ctx->app->shutdown([base] { event_base_loopexit(base, nullptr); });
-  timeval grace = turnpike::to_timeval(ctx->app->config().server.shutdown_timeout_seconds);
-  event_base_loopexit(base, &grace);
+  turnpike::guarded("sigterm", [arg] {
+    auto* ctx = static_cast<SignalContext*>(arg);
+    if (ctx->app->shutting_down()) return;
+    ctx->app->notifier().stopping();
+    event_base* base = ctx->base;
+    ctx->app->shutdown([base] { event_base_loopexit(base, nullptr); });
+    timeval grace = turnpike::to_timeval(ctx->app->config().server.shutdown_timeout_seconds);
+    event_base_loopexit(base, &grace);
+  });
 }
 
 void on_hangup(evutil_socket_t, short, void* arg) {
-  auto* ctx = static_cast<SignalContext*>(arg);
-  ctx->notifier->reloading();
-  (void)ctx->app->reload();  // a bad file is logged and the running config kept
-  ctx->notifier->ready("serving");
+  turnpike::guarded("sighup", [arg] {
+    (void)static_cast<SignalContext*>(arg)->app->reload();  // a bad file is logged, the running config kept
+  });
 }
 
 }  // namespace
@@ -132,8 +133,7 @@ int main(int argc, char** argv) {
     turnpike::log_error("startup_failed").kv("reason", bound.error().message);
     return kExitRuntime;
   }
-  turnpike::ServiceNotifier notifier(base.get());
-  SignalContext signal_context{base.get(), app->get(), &notifier};
+  SignalContext signal_context{base.get(), app->get()};
   turnpike::EventPtr sigterm(evsignal_new(base.get(), SIGTERM, on_terminate, &signal_context));
   turnpike::EventPtr sigint(evsignal_new(base.get(), SIGINT, on_terminate, &signal_context));
   turnpike::EventPtr sighup(evsignal_new(base.get(), SIGHUP, on_hangup, &signal_context));
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
   turnpike::log_info("listening")
       .kv("address", host + ":" + std::to_string(bound->port))
       .kv("version", turnpike::kVersion);
-  notifier.ready("serving on " + host + ":" + std::to_string(bound->port));
+  (*app)->notifier().ready("serving on " + host + ":" + std::to_string(bound->port));
   event_base_dispatch(base.get());
   app->reset();
   turnpike::log_info("stopped");

@@ -2,12 +2,13 @@
 #include "app/app.hpp"
 
 #include "app/router.hpp"
-#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/text.hpp"
 #include "db/group_commit.hpp"
-#include "net/server.hpp"
+#include "http/http_session.hpp"
+#include "net/listener.hpp"
+#include "ops/service_notifier.hpp"
 #include "pairing/pairing_api.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
@@ -27,14 +28,17 @@ App::App(event_base* base, std::string config_path, Config config)
 
 App::~App() {
   // Connections first: their handlers call into signaling while closing.
-  server_.reset();
+  listener_.reset();
   turn_killer_.reset();
-  commits_->commit_now();
+  if (commits_) commits_->commit_now();
 }
 
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
   std::unique_ptr<App> app(new App(base, std::move(config_path), std::move(config)));
-  const auto& db = app->config().database;
+  App* self = app.get();
+  const Config& cfg = app->config();
+  const auto& db = cfg.database;
+  app->notifier_ = std::make_unique<ServiceNotifier>(base);
   auto store = PairingStore::open({db.path, db.synchronous == "full", static_cast<int>(db.busy_timeout_ms)});
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
@@ -44,7 +48,6 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   if (!turn_store) return make_error("database " + db.path + ": " + turn_store.error().message);
   app->turn_store_ = std::move(*turn_store);
   app->turn_issuer_ = std::make_unique<TurnCredentialIssuer>(*app->turn_store_);
-  App* self = app.get();
   app->turn_killer_ = std::make_unique<TurnSessionKiller>(
       base, *app->turn_store_, *app->metrics_, [self]() -> const Config& { return self->config(); });
 
@@ -54,10 +57,10 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
         if (!found.ok() || !found->has_value()) return std::nullopt;
         return RoomMembers{(*found)->client1, (*found)->client2};
       },
-      [self](const std::string& room) { (void)self->store_->touch_room(room, wall_clock_ms()); },
+      [self](const std::string& room) { (void)self->store_->touch_room(room, self->clock_.wall_clock_ms()); },
       [self](const std::string& room, int slot) -> std::optional<DeviceIceServers> {
         if (!self->config().turn.enabled()) return std::nullopt;
-        auto issued = self->turn_issuer_->issue(self->config(), room, slot, wall_clock_ms());
+        auto issued = self->turn_issuer_->issue(self->config(), room, slot, self->clock_.wall_clock_ms());
         if (!issued) {
           log_error("turn_issue_failed").kv("reason", issued.error().message);
           return std::nullopt;
@@ -65,33 +68,46 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
         return DeviceIceServers{issued->ice_servers_json, issued->expires_ms};
       },
       [self](std::int64_t expires_ms) {
-        return TurnCredentialIssuer::due_for_renewal(self->config(), expires_ms, wall_clock_ms());
+        return TurnCredentialIssuer::due_for_renewal(self->config(), expires_ms,
+                                                     self->clock_.wall_clock_ms());
       }};
-  app->signaling_ = std::make_unique<Signaling>(std::move(directory), *app->metrics_);
+  app->signaling_ = std::make_unique<Signaling>(std::move(directory), *app->metrics_, app->clock_);
   app->pairing_ =
       std::make_unique<PairingApi>(*app->store_, *app->commits_, *app->signaling_, *app->metrics_);
   app->pairing_->set_turn_issuer(app->turn_issuer_.get());
   app->pairing_->on_rooms_ended([self] { self->turn_killer_->poke(); });
-  app->router_ = std::make_unique<Router>(*app);
-  app->server_ = std::make_unique<Server>(base, *app);
+
+  app->ops_ = std::make_unique<OpsApi>(
+      OpsPorts{*self, *app->store_, *app->turn_store_, *app->signaling_, *app->metrics_});
+
+  // The transport: the listener starts each connection as an HttpSession, whose service is the router.
+  app->router_ = std::make_unique<Router>(RouterPorts{*app->pairing_, *app->ops_, *app->commits_,
+                                                      WsSessionPorts{cfg, *app->signaling_, *app->metrics_}});
+  app->sessions_ = std::make_unique<HttpSessionFactory>(
+      HttpSessionPorts{cfg, *app->router_, app->rest_limiter_, *app->metrics_});
+  app->listener_ = std::make_unique<Listener>(base, *app->sessions_, *app->metrics_);
   app->apply_settings();
   return app;
 }
 
 void App::apply_settings() {
-  set_log_level(config_->log_level);
-  signaling_->set_settings(
-      {config_->signaling.require_known_room, static_cast<std::size_t>(config_->limits.max_id_bytes)});
-  server_->set_max_outbound(static_cast<std::size_t>(config_->limits.max_outbound_bytes));
+  const Config& config = *config_;
+  set_log_level(config.log_level);
+  signaling_->set_settings({config.signaling.require_known_room,
+                            static_cast<std::size_t>(config.limits.max_id_bytes),
+                            config.signaling.pong_timeout_seconds});
+  listener_->set_limits({static_cast<std::size_t>(config.limits.max_connections),
+                         static_cast<std::size_t>(config.limits.max_connections_per_ip),
+                         static_cast<std::size_t>(config.limits.max_outbound_bytes)});
 }
 
 Result<ListenAddress> App::start() {
   auto address = parse_listen_address(config_->server.listen);
   if (!address) return address.error();
-  auto bound = server_->listen(*address);
+  auto bound = listener_->listen(*address);
   if (!bound) return bound.error();
   if (!config_->admin.socket.empty()) {
-    if (auto ok = server_->listen_admin(config_->admin.socket); !ok) return ok.error();
+    if (auto ok = listener_->listen_admin(config_->admin.socket); !ok) return ok.error();
   }
   sweeper_.start(config_->pairing.sweep_interval_seconds);
   turn_killer_->poke();
@@ -103,7 +119,7 @@ void App::on_sweep(void* self) {
 }
 
 void App::sweep() {
-  std::int64_t now_ms = wall_clock_ms();
+  std::int64_t now_ms = clock_.wall_clock_ms();
   pairing_->sweep(*config_, now_ms);
   if (auto expired = turn_store_->expire(now_ms); !expired) {
     log_error("sweep_failed").kv("reason", expired.error().message);
@@ -113,16 +129,18 @@ void App::sweep() {
   if (config_->turn.enabled()) signaling_->renew_ice_servers();
   // Kills may also have been queued by hand (a room row deleted with sqlite3) or by an earlier run.
   turn_killer_->poke();
-  double now = monotonic_seconds();
+  double now = clock_.monotonic_seconds();
   rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
   pairing_->prune_limits(*config_, now);
   if (!shutting_down_) sweeper_.start(config_->pairing.sweep_interval_seconds);
 }
 
 Result<std::vector<std::string>> App::reload() {
+  notifier_->reloading();
   auto fresh = load_config_file(config_path_);
   if (!fresh) {
     log_error("config_reload_failed").kv("reason", fresh.error().message);
+    notifier_->ready("serving");
     return fresh.error();
   }
   // Keys that need a restart keep their running value.
@@ -139,6 +157,7 @@ Result<std::vector<std::string>> App::reload() {
   *config_ = std::move(*fresh);
   apply_settings();
   log_info("config_reloaded").kv("changed", changed.empty() ? "none" : join(changed, ","));
+  notifier_->ready("serving");
   return changed;
 }
 
@@ -146,12 +165,20 @@ void App::shutdown(std::function<void()> done) {
   if (shutting_down_) return;
   shutting_down_ = true;
   sweeper_.stop();
-  log_info("shutting_down").kv("connections", static_cast<std::uint64_t>(server_->connection_count()));
-  server_->begin_shutdown(std::move(done));
+  log_info("shutting_down").kv("connections", static_cast<std::uint64_t>(listener_->connection_count()));
+  listener_->begin_shutdown(std::move(done));
 }
 
 double App::uptime_seconds() const {
-  return monotonic_seconds() - started_at_;
+  return clock_.monotonic_seconds() - started_at_;
+}
+
+std::size_t App::connection_count() const {
+  return listener_->connection_count();
+}
+
+std::size_t App::websocket_count() const {
+  return listener_->websocket_count();
 }
 
 }  // namespace turnpike

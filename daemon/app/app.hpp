@@ -1,5 +1,5 @@
-// The running daemon's parts and their wiring: config (with SIGHUP reload), store, signaling, APIs,
-// metrics, the server, and the sweeper timer.
+// The composition root: builds the daemon's parts, hands each the narrow ports it uses, and owns config
+// reload (SIGHUP and POST /admin/reload), the sweeper timer and the systemd notifications.
 #pragma once
 
 #include <functional>
@@ -7,49 +7,49 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/rate_limiter.hpp"
 #include "net/event_handles.hpp"
+#include "ops/ops_api.hpp"
 
 namespace turnpike {
 
 class GroupCommit;
-class PairingStore;
-class Signaling;
-class PairingApi;
+class HttpSessionFactory;
+class Listener;
 class Metrics;
+class PairingApi;
+class PairingStore;
 class Router;
-class Server;
-class TurnStore;
+class ServiceNotifier;
+class Signaling;
 class TurnCredentialIssuer;
 class TurnSessionKiller;
+class TurnStore;
 
-class App {
+class App : public OpsHost {
  public:
   // Opens the database and builds every part; nothing listens yet.
   static Result<std::unique_ptr<App>> create(event_base* base, std::string config_path, Config config);
-  ~App();
+  ~App() override;
 
   // Listens on server.listen and starts the sweeper; returns the bound address.
   Result<ListenAddress> start();
-  // Re-reads the config file; swaps it in only if all of it is valid. Returns the keys that changed.
-  Result<std::vector<std::string>> reload();
-  const std::string& config_path() const { return config_path_; }
   // Stops accepting, closes WebSockets with 1001, and calls `done` when every connection is gone.
   void shutdown(std::function<void()> done);
+  bool shutting_down() const { return shutting_down_; }
+
+  // OpsHost: re-reads the config file and swaps it in only if all of it is valid, telling systemd
+  // RELOADING then READY either way. Returns the keys that changed.
+  Result<std::vector<std::string>> reload() override;
+  const std::string& config_path() const override { return config_path_; }
+  double uptime_seconds() const override;
+  std::size_t connection_count() const override;
+  std::size_t websocket_count() const override;
 
   const Config& config() const { return *config_; }
-  PairingStore& store() { return *store_; }
-  GroupCommit& commits() { return *commits_; }
-  Signaling& signaling() { return *signaling_; }
-  PairingApi& pairing() { return *pairing_; }
-  Metrics& metrics() { return *metrics_; }
-  Router& router() { return *router_; }
-  Server& server() { return *server_; }
-  AddressRateLimiter& rest_limiter() { return rest_limiter_; }
-  TurnStore& turn_store() { return *turn_store_; }
-  bool shutting_down() const { return shutting_down_; }
-  double uptime_seconds() const;
+  ServiceNotifier& notifier() { return *notifier_; }
 
  private:
   App(event_base* base, std::string config_path, Config config);
@@ -60,7 +60,9 @@ class App {
   event_base* base_;
   std::string config_path_;
   std::unique_ptr<Config> config_;
+  SystemClock clock_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<ServiceNotifier> notifier_;
   std::unique_ptr<PairingStore> store_;
   std::unique_ptr<GroupCommit> commits_;  // after the store: commits what is open before it closes
   std::unique_ptr<TurnStore> turn_store_;
@@ -68,8 +70,10 @@ class App {
   std::unique_ptr<TurnSessionKiller> turn_killer_;
   std::unique_ptr<Signaling> signaling_;
   std::unique_ptr<PairingApi> pairing_;
+  std::unique_ptr<OpsApi> ops_;
   std::unique_ptr<Router> router_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<HttpSessionFactory> sessions_;
+  std::unique_ptr<Listener> listener_;
   AddressRateLimiter rest_limiter_;
   Timer sweeper_;
   double started_at_;

@@ -1,42 +1,109 @@
-// Request routing.
+// The route table and request dispatch.
 #include "app/router.hpp"
 
 #include <array>
 
-#include "app/app.hpp"
-#include "core/text.hpp"
+#include "db/group_commit.hpp"
 #include "ops/ops_api.hpp"
 #include "ops/static_assets.hpp"
 #include "pairing/pairing_api.hpp"
+#include "ws/handshake.hpp"
 
 namespace turnpike {
 namespace {
 
 using http::Response;
 
-struct Route {
-  std::string_view path;
-  std::string_view allow;  // methods, for 405
+struct Handlers {
+  PairingApi& pairing;
+  OpsApi& ops;
 };
 
-constexpr std::array<Route, 13> kRoutes = {{
-    {"/", "GET, HEAD"},
-    {"/ws", "GET"},
-    {"/health", "GET, HEAD"},
-    {"/rooms", "GET, HEAD"},
-    {"/metrics", "GET, HEAD"},
-    {"/api/rooms", "GET, HEAD, POST, DELETE"},
-    {"/api/rooms/accept", "POST"},
-    {"/api/rooms/check", "POST"},
-    {"/api/user/purge", "POST"},
-    {"/api/rooms/turn", "POST"},
-    {"/admin/status", "GET, HEAD"},
-    {"/admin/rooms", "GET, HEAD"},
-    {"/admin/reload", "POST"},
+enum class Access { anyone, admin };
+
+// One route: a method on a path. GET routes answer HEAD too.
+struct Route {
+  std::string_view path;
+  std::string_view method;
+  Access access;
+  Response (*handler)(const Handlers&, const http::Request&, const RequestContext&);
+};
+
+constexpr std::array<Route, 15> kRoutes = {{
+    {"/", "GET", Access::anyone,
+     [](const Handlers&, const http::Request&, const RequestContext&) {
+       return Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients");
+     }},
+    {"/ws", "GET", Access::anyone,
+     [](const Handlers&, const http::Request&, const RequestContext&) {
+       return Response::error(426, "upgrade_required").with_header("Upgrade", "websocket");
+     }},
+    {"/health", "GET", Access::anyone,
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx) { return h.ops.health(ctx); }},
+    {"/rooms", "GET", Access::admin,
+     [](const Handlers& h, const http::Request&, const RequestContext&) { return h.ops.rooms(); }},
+    {"/metrics", "GET", Access::admin,
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx) { return h.ops.metrics(ctx); }},
+    {"/api/rooms", "POST", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
+       return h.pairing.create(r, ctx);
+     }},
+    {"/api/rooms", "GET", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
+       return h.pairing.get_room(r, ctx);
+     }},
+    {"/api/rooms", "DELETE", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
+       return h.pairing.delete_room(r, ctx);
+     }},
+    {"/api/rooms/accept", "POST", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
+       return h.pairing.accept(r, ctx);
+     }},
+    {"/api/rooms/check", "POST", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
+       return h.pairing.check(r, ctx);
+     }},
+    {"/api/user/purge", "POST", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
+       return h.pairing.purge(r, ctx);
+     }},
+    {"/api/rooms/turn", "POST", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
+       return h.pairing.turn_credentials(r, ctx);
+     }},
+    {"/admin/status", "GET", Access::admin,
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx) {
+       return h.ops.admin_status(ctx);
+     }},
+    {"/admin/rooms", "GET", Access::admin,
+     [](const Handlers& h, const http::Request&, const RequestContext&) { return h.ops.admin_rooms(); }},
+    {"/admin/reload", "POST", Access::admin,
+     [](const Handlers& h, const http::Request&, const RequestContext&) { return h.ops.reload(); }},
 }};
 
-bool is_get(std::string_view method) {
-  return method == "GET" || method == "HEAD";
+bool matches_method(const Route& route, std::string_view method) {
+  return route.method == method || (route.method == "GET" && method == "HEAD");
+}
+
+// The Allow header of a path's routes ("GET, HEAD, POST").
+std::string allowed_methods(std::string_view path) {
+  std::string allow;
+  for (const auto& route : kRoutes) {
+    if (route.path != path) continue;
+    if (!allow.empty()) allow += ", ";
+    allow += route.method;
+    if (route.method == "GET") allow += ", HEAD";
+  }
+  return allow;
+}
+
+bool is_admin(const RequestContext& ctx) {
+  if (ctx.admin_socket) return true;
+  for (const auto& range : ctx.config.admin_ranges) {
+    if (range.contains(ctx.peer)) return true;
+  }
+  return false;
 }
 
 // /api/rooms/<id> and /api/rooms/<id>/accept: the reference's retired routes.
@@ -45,27 +112,26 @@ bool is_legacy(std::string_view path, std::string_view method) {
   if (!path.starts_with(prefix) || path.size() == prefix.size()) return false;
   auto rest = path.substr(prefix.size());
   auto slash = rest.find('/');
-  if (slash == std::string_view::npos) return is_get(method);
+  if (slash == std::string_view::npos) return method == "GET" || method == "HEAD";
   return method == "POST" && rest.substr(slash) == "/accept";
 }
 
 }  // namespace
 
-std::string Router::normalize(std::string_view path) const {
-  std::string out = to_lower(path);
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
+void Router::handle(const http::Request& request, const RequestContext& ctx, HttpReply reply) {
+  std::string route;
+  Response response = dispatch(request, ctx, route);
+  // A request that wrote (or read) data not committed yet is answered once the commit is durable; a
+  // failed commit means whatever the handler answered did not happen (logged as commit_failed).
+  if (!ports_.commits.pending()) return reply(std::move(response), std::move(route));
+  (void)ports_.commits.wait([reply = std::move(reply), response = std::move(response),
+                             route = std::move(route)](bool committed) mutable {
+    if (!committed) response = Response::error(500, "internal_error");
+    reply(std::move(response), std::move(route));
+  });
 }
 
-bool Router::is_admin(const RequestContext& ctx) const {
-  if (ctx.admin_socket) return true;
-  for (const auto& range : ctx.config.admin_ranges) {
-    if (range.contains(ctx.peer)) return true;
-  }
-  return false;
-}
-
-Response Router::handle(const http::Request& request, const RequestContext& ctx, std::string& route) {
+Response Router::dispatch(const http::Request& request, const RequestContext& ctx, std::string& route) {
   const std::string& method = request.method;
   if (method == "OPTIONS") {
     route = "OPTIONS";
@@ -73,49 +139,44 @@ Response Router::handle(const http::Request& request, const RequestContext& ctx,
         .with_header("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept")
         .with_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
   }
-  std::string path = normalize(request.path);
+  std::string path = http::normalize_path(request.path);
   if (is_legacy(path, method)) {
     route = "legacy";
     return Response::error(410, "use_new_endpoints");
   }
-  auto& pairing = app_.pairing();
-  route = std::string(is_get(method) ? "GET" : method) + " " + path;
-  if (path == "/api/rooms") {
-    if (method == "POST") return pairing.create(request, ctx);
-    if (is_get(method)) return pairing.get_room(request, ctx);
-    if (method == "DELETE") return pairing.delete_room(request, ctx);
-  } else if (method == "POST") {
-    if (path == "/api/rooms/accept") return pairing.accept(request, ctx);
-    if (path == "/api/rooms/check") return pairing.check(request, ctx);
-    if (path == "/api/user/purge") return pairing.purge(request, ctx);
-    if (path == "/api/rooms/turn") return pairing.turn_credentials(request, ctx);
-    if (path == "/admin/reload") {
-      if (!is_admin(ctx)) return Response::error(403, "forbidden");
-      return reload_response(app_);
-    }
-  } else if (is_get(method)) {
-    if (path == "/") return Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients");
-    if (path == "/ws") return Response::error(426, "upgrade_required").with_header("Upgrade", "websocket");
-    if (path == "/health") return health_response(app_, ctx);
+  if (method == "GET" || method == "HEAD") {
     if (auto demo = serve_demo(request.path, path)) {
       route = "GET /demo";
       return std::move(*demo);
     }
-    if (path == "/rooms" || path == "/metrics" || path == "/admin/status" || path == "/admin/rooms") {
-      if (!is_admin(ctx)) return Response::error(403, "forbidden");
-      if (path == "/rooms") return rooms_response(app_);
-      if (path == "/metrics") return metrics_response(app_);
-      if (path == "/admin/status") return admin_status_response(app_, ctx);
-      return admin_rooms_response(app_);
-    }
   }
-  for (const auto& known : kRoutes) {
-    if (!known.path.empty() && known.path == path) {
-      return Response::error(405, "method_not_allowed").with_header("Allow", std::string(known.allow));
-    }
+  bool known_path = false;
+  for (const auto& candidate : kRoutes) {
+    if (candidate.path != path) continue;
+    known_path = true;
+    if (!matches_method(candidate, method)) continue;
+    route = std::string(candidate.method) + " " + path;
+    if (candidate.access == Access::admin && !is_admin(ctx)) return Response::error(403, "forbidden");
+    return candidate.handler(Handlers{ports_.pairing, ports_.ops}, request, ctx);
+  }
+  if (known_path) {
+    route = std::string(method == "HEAD" ? "GET" : method) + " " + path;
+    return Response::error(405, "method_not_allowed").with_header("Allow", allowed_methods(path));
   }
   route = "unmatched";
   return Response::error(404, "not_found");
+}
+
+HttpUpgrade Router::upgrade(const http::Request& request) {
+  auto path = http::normalize_path(request.path);
+  if (path != "/" && path != "/ws") return {{}, nullptr, Response::error(404, "not_found")};
+  auto answer = ws::answer_handshake(request, ports_.websocket.config);
+  if (!answer.switching_protocols) return {{}, nullptr, std::move(answer.refusal)};
+  return {std::move(*answer.switching_protocols),
+          [ports = ports_.websocket](Connection& connection) -> std::unique_ptr<ConnectionHandler> {
+            return std::make_unique<WsSession>(connection, ports);
+          },
+          {}};
 }
 
 }  // namespace turnpike

@@ -1,31 +1,38 @@
-// Maps method and path to a handler; answers 404/405/410 and OPTIONS preflights itself.
+// The daemon's HTTP service: one route table maps method and path to a handler (404/405/410 and OPTIONS
+// preflights answered here), answers wait for the commit of what they wrote, and WebSocket upgrades become
+// WsSessions.
 #pragma once
 
 #include <string>
-#include <string_view>
 
-#include "app/request_context.hpp"
-#include "http/request.hpp"
-#include "http/response.hpp"
+#include "http/http_session.hpp"
+#include "ws/ws_session.hpp"
 
 namespace turnpike {
 
-class App;
+class GroupCommit;
+class OpsApi;
+class PairingApi;
 
-class Router {
+struct RouterPorts {
+  PairingApi& pairing;
+  OpsApi& ops;
+  GroupCommit& commits;
+  WsSessionPorts websocket;
+};
+
+class Router : public HttpService {
  public:
-  explicit Router(App& app) : app_(app) {}
+  explicit Router(RouterPorts ports) : ports_(ports) {}
 
-  // `route` receives a low-cardinality name for metrics ("POST /api/rooms", "unmatched").
-  http::Response handle(const http::Request& request, const RequestContext& ctx, std::string& route);
-  // Lower-case path without one trailing slash (Express 5 matching rules).
-  std::string normalize(std::string_view path) const;
+  void handle(const http::Request& request, const RequestContext& ctx, HttpReply reply) override;
+  HttpUpgrade upgrade(const http::Request& request) override;
 
  private:
-  http::Response serve_ops(std::string_view path, const http::Request& request, const RequestContext& ctx);
-  bool is_admin(const RequestContext& ctx) const;
+  // The answer and the route's metrics name ("POST /api/rooms", "unmatched").
+  http::Response dispatch(const http::Request& request, const RequestContext& ctx, std::string& route);
 
-  App& app_;
+  RouterPorts ports_;
 };
 
 }  // namespace turnpike

@@ -23,6 +23,13 @@ std::string_view trim_ows(std::string_view text) {
 
 }  // namespace
 
+std::string normalize_path(std::string_view path) {
+  std::string out(path);
+  for (char& c : out) c = ascii_lower(c);
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
 bool ascii_iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {

@@ -41,6 +41,9 @@ struct Request {
   friend bool operator==(const Request&, const Request&) = default;
 };
 
+// The path as routes match it: lower-case, without one trailing slash (Express 5 matching rules).
+std::string normalize_path(std::string_view path);
+
 // ASCII case-insensitive comparison.
 bool ascii_iequals(std::string_view a, std::string_view b);
 

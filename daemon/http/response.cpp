@@ -1,6 +1,9 @@
 // HTTP response construction and serialisation.
 #include "http/response.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/json_text.hpp"
 
 namespace turnpike::http {
@@ -24,6 +27,11 @@ Response Response::text(int status, std::string body, std::string content_type) 
 Response& Response::with_header(std::string name, std::string value) {
   headers.emplace_back(std::move(name), std::move(value));
   return *this;
+}
+
+Response rate_limited(double retry_after_seconds) {
+  auto seconds = static_cast<long long>(std::max(1.0, std::ceil(retry_after_seconds)));
+  return Response::error(429, "rate_limited").with_header("Retry-After", std::to_string(seconds));
 }
 
 std::string_view reason_phrase(int status) {

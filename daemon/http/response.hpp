@@ -23,6 +23,9 @@ struct Response {
   Response& with_header(std::string name, std::string value);
 };
 
+// 429 rate_limited with Retry-After in whole seconds (at least 1).
+Response rate_limited(double retry_after_seconds);
+
 std::string_view reason_phrase(int status);
 
 // Status line, headers (plus Content-Length and Connection) and, unless `head_only`, the body.

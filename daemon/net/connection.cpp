@@ -3,7 +3,8 @@
 
 #include <event2/buffer.h>
 
-#include "net/server.hpp"
+#include "core/callback_guard.hpp"
+#include "net/listener.hpp"
 
 #include <sys/socket.h>
 
@@ -14,9 +15,9 @@ constexpr double kEofLingerSeconds = 2;
 
 }  // namespace
 
-Connection::Connection(Server& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer,
+Connection::Connection(Listener& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer,
                        std::size_t max_outbound, bool admin)
-    : server_(server),
+    : listener_(server),
       id_(id),
       bev_(std::move(bev)),
       peer_(peer),
@@ -86,7 +87,7 @@ void Connection::close() {
   linger_.stop();
   bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
-  server_.retire(id_);
+  listener_.retire(id_);
 }
 
 void Connection::finish() {
@@ -105,38 +106,50 @@ void Connection::dispatch_input() {
   in_callback_ = false;
 }
 
-void Connection::on_read(bufferevent* bev, void* self) {
+// A handler that throws has lost track of its protocol state: the connection ends.
+template <typename Body>
+void Connection::run_guarded(std::string_view where, void* self, Body&& body) {
   auto* connection = static_cast<Connection*>(self);
-  if (connection->flushing_) {
-    evbuffer* input = bufferevent_get_input(bev);
-    evbuffer_drain(input, evbuffer_get_length(input));
-    return;
-  }
-  connection->dispatch_input();
+  if (guarded(where, [&] { body(*connection); })) return;
+  connection->in_callback_ = false;
+  connection->close();
+}
+
+void Connection::on_read(bufferevent*, void* self) {
+  run_guarded("connection_read", self, [](Connection& connection) {
+    if (connection.flushing_) {
+      evbuffer* input = bufferevent_get_input(connection.bev_.get());
+      evbuffer_drain(input, evbuffer_get_length(input));
+      return;
+    }
+    connection.dispatch_input();
+  });
 }
 
 void Connection::on_write(bufferevent*, void* self) {
-  auto* connection = static_cast<Connection*>(self);
-  if (connection->flushing_) connection->flush_progress();
+  run_guarded("connection_write", self, [](Connection& connection) {
+    if (connection.flushing_) connection.flush_progress();
+  });
 }
 
 void Connection::on_event(bufferevent*, short what, void* self) {
-  auto* connection = static_cast<Connection*>(self);
-  if (what & BEV_EVENT_EOF) {
-    // The client stopped sending; what we queued for it may still be written.
-    connection->peer_finished_ = true;
-    if (connection->flushing_) {
-      connection->flush_progress();
-    } else {
-      connection->close_after_flush(kEofLingerSeconds);
+  run_guarded("connection_event", self, [what](Connection& connection) {
+    if (what & BEV_EVENT_EOF) {
+      // The client stopped sending; what we queued for it may still be written.
+      connection.peer_finished_ = true;
+      if (connection.flushing_) {
+        connection.flush_progress();
+      } else {
+        connection.close_after_flush(kEofLingerSeconds);
+      }
+    } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+      connection.close();
     }
-  } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-    connection->close();
-  }
+  });
 }
 
 void Connection::on_linger(void* self) {
-  static_cast<Connection*>(self)->close();
+  run_guarded("connection_linger", self, [](Connection& connection) { connection.close(); });
 }
 
 }  // namespace turnpike

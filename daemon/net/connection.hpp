@@ -11,7 +11,7 @@
 
 namespace turnpike {
 
-class Server;
+class Listener;
 
 class ConnectionHandler {
  public:
@@ -27,7 +27,7 @@ class ConnectionHandler {
 
 class Connection {
  public:
-  Connection(Server& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer, std::size_t max_outbound,
+  Connection(Listener& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer, std::size_t max_outbound,
              bool admin);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -54,22 +54,24 @@ class Connection {
   const IpAddress& peer() const { return peer_; }
   // Came in on the admin unix socket: trusted like an admin.allow_from address, never rate limited.
   bool admin() const { return admin_; }
-  Server& server() { return server_; }
+  Listener& listener() { return listener_; }
   event_base* base() const;
   ConnectionHandler* handler() { return handler_.get(); }
   void set_max_outbound(std::size_t bytes) { max_outbound_ = bytes; }
 
  private:
-  friend class Server;
+  friend class Listener;
   static void on_read(bufferevent* bev, void* self);
   static void on_write(bufferevent* bev, void* self);
   static void on_event(bufferevent* bev, short what, void* self);
   static void on_linger(void* self);
+  template <typename Body>
+  static void run_guarded(std::string_view where, void* self, Body&& body);
   void dispatch_input();
   void flush_progress();
   void finish();  // called by the server when the connection is retired
 
-  Server& server_;
+  Listener& listener_;
   std::uint64_t id_;
   BufferEventPtr bev_;
   IpAddress peer_;

@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include "core/callback_guard.hpp"
+
 namespace turnpike {
 
 struct EventBaseDeleter {
@@ -51,7 +53,7 @@ class Timer {
  private:
   static void fire(evutil_socket_t, short, void* self) {
     auto* timer = static_cast<Timer*>(self);
-    timer->callback_(timer->owner_);
+    guarded("timer", [timer] { timer->callback_(timer->owner_); });
   }
   EventPtr event_;
   Callback callback_;

@@ -6,12 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/app.hpp"
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 #include "core/metrics.hpp"
 #include "db/sqlite_handles.hpp"
-#include "net/server.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
 #include "turn/turn_store.hpp"
@@ -19,29 +17,29 @@
 
 namespace turnpike {
 
-http::Response health_response(App& app, const RequestContext& ctx) {
-  bool writable = app.store().probe_writable().ok();
-  auto counts = app.store().counts(ctx.now_ms);
+http::Response OpsApi::health(const RequestContext& ctx) {
+  bool writable = ports_.store.probe_writable().ok();
+  auto counts = ports_.store.counts(ctx.now_ms);
   nlohmann::ordered_json body = {
       {"status", writable ? "ok" : "unavailable"},
       {"rooms", counts ? counts->rooms : 0},
-      {"connections", app.server().connection_count()},
+      {"connections", ports_.host.connection_count()},
       {"pendings", counts ? counts->pendings : 0},
-      {"uptimeSeconds", static_cast<std::int64_t>(std::floor(app.uptime_seconds()))},
+      {"uptimeSeconds", static_cast<std::int64_t>(std::floor(ports_.host.uptime_seconds()))},
       {"version", kVersion},
       {"timestamp", format_iso8601_ms(ctx.now_ms)},
   };
   if (ctx.config.turn.enabled()) {
-    auto pending = app.turn_store().pending_kill_count();
+    auto pending = ports_.turn_store.pending_kill_count();
     body["turnKillsPending"] = pending ? *pending : -1;
-    body["turnKillFailures"] = app.metrics().turn_kill_failures();
+    body["turnKillFailures"] = ports_.metrics.turn_kill_failures();
   }
   return http::Response::json(writable ? 200 : 503, to_json_text(body));
 }
 
-http::Response rooms_response(App& app) {
+http::Response OpsApi::rooms() {
   auto list = nlohmann::ordered_json::array();
-  auto rooms = app.signaling().rooms().list();
+  auto rooms = ports_.signaling.rooms().list();
   for (const auto& [id, count] : rooms) {
     list.push_back({{"roomId", id}, {"userCount", count}, {"full", count >= RoomRegistry::kSeats}});
   }
@@ -49,54 +47,54 @@ http::Response rooms_response(App& app) {
   return http::Response::json(200, to_json_text(body));
 }
 
-http::Response metrics_response(App& app) {
+http::Response OpsApi::metrics(const RequestContext& ctx) {
   Gauges gauges;
-  std::size_t ws = app.server().websocket_count();
+  std::size_t ws = ports_.host.websocket_count();
   gauges.ws_connections = ws;
-  gauges.http_connections = app.server().connection_count() - ws;
-  gauges.signaling_rooms = app.signaling().rooms().room_count();
-  if (auto counts = app.store().counts(wall_clock_ms())) {
+  gauges.http_connections = ports_.host.connection_count() - ws;
+  gauges.signaling_rooms = ports_.signaling.rooms().room_count();
+  if (auto counts = ports_.store.counts(ctx.now_ms)) {
     gauges.pairing_rooms = counts->rooms;
     gauges.pendings = counts->pendings;
   }
-  gauges.uptime_seconds = app.uptime_seconds();
-  const auto& db = app.store().transactions().counts();
+  gauges.uptime_seconds = ports_.host.uptime_seconds();
+  const auto& db = ports_.store.transactions().counts();
   gauges.db_commits = db.commits;
   gauges.db_failed_commits = db.failed_commits;
   gauges.db_writes = db.writes;
-  if (app.config().turn.enabled()) {
-    if (auto pending = app.turn_store().pending_kill_count()) gauges.turn_kills_pending = *pending;
+  if (ctx.config.turn.enabled()) {
+    if (auto pending = ports_.turn_store.pending_kill_count()) gauges.turn_kills_pending = *pending;
   }
-  return http::Response::text(200, app.metrics().render(gauges), "text/plain; version=0.0.4; charset=utf-8");
+  return http::Response::text(200, ports_.metrics.render(gauges), "text/plain; version=0.0.4; charset=utf-8");
 }
 
-http::Response admin_status_response(App& app, const RequestContext& ctx) {
-  auto counts = app.store().counts(ctx.now_ms);
-  auto pending_kills = app.turn_store().pending_kill_count();
+http::Response OpsApi::admin_status(const RequestContext& ctx) {
+  auto counts = ports_.store.counts(ctx.now_ms);
+  auto pending_kills = ports_.turn_store.pending_kill_count();
   nlohmann::ordered_json body = {
-      {"status", app.store().probe_writable().ok() ? "ok" : "unavailable"},
+      {"status", ports_.store.probe_writable().ok() ? "ok" : "unavailable"},
       {"version", kVersion},
-      {"uptimeSeconds", static_cast<std::int64_t>(std::floor(app.uptime_seconds()))},
-      {"connections", app.server().connection_count()},
-      {"websockets", app.server().websocket_count()},
+      {"uptimeSeconds", static_cast<std::int64_t>(std::floor(ports_.host.uptime_seconds()))},
+      {"connections", ports_.host.connection_count()},
+      {"websockets", ports_.host.websocket_count()},
       {"rooms", counts ? counts->rooms : -1},
       {"pendings", counts ? counts->pendings : -1},
-      {"signalingRooms", app.signaling().rooms().room_count()},
+      {"signalingRooms", ports_.signaling.rooms().room_count()},
       {"turn",
        {{"enabled", ctx.config.turn.enabled()},
         {"mode", ctx.config.turn.mode},
         {"killsPending", pending_kills ? *pending_kills : -1}}},
-      {"config", app.config_path()},
+      {"config", ports_.host.config_path()},
   };
   return http::Response::json(200, to_json_text(body));
 }
 
-http::Response admin_rooms_response(App& app) {
+http::Response OpsApi::admin_rooms() {
   constexpr std::int64_t kMaxListed = 10000;
-  auto rooms = app.store().list_rooms(kMaxListed);
+  auto rooms = ports_.store.list_rooms(kMaxListed);
   if (!rooms) return http::Response::error(500, "internal_error");
   std::unordered_map<std::string, std::size_t> members;
-  for (const auto& [id, count] : app.signaling().rooms().list()) members.emplace(id, count);
+  for (const auto& [id, count] : ports_.signaling.rooms().list()) members.emplace(id, count);
   auto list = nlohmann::ordered_json::array();
   for (const auto& room : *rooms) {
     auto live = members.find(room.roomid);
@@ -111,8 +109,8 @@ http::Response admin_rooms_response(App& app) {
   return http::Response::json(200, to_json_text(body));
 }
 
-http::Response reload_response(App& app) {
-  auto changed = app.reload();
+http::Response OpsApi::reload() {
+  auto changed = ports_.host.reload();
   if (!changed) {
     nlohmann::ordered_json body = {{"error", "invalid_config"}, {"details", changed.error().message}};
     return http::Response::json(400, to_json_text(body));

@@ -1,18 +1,53 @@
-// Operations endpoints: GET /health, GET /rooms and GET /metrics.
+// Operations endpoints: GET /health, /rooms, /metrics, /admin/status, /admin/rooms and POST /admin/reload.
 #pragma once
 
-#include "app/request_context.hpp"
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "http/request_context.hpp"
 #include "http/response.hpp"
 
 namespace turnpike {
 
-class App;
+class Metrics;
+class PairingStore;
+class Signaling;
+class TurnStore;
 
-http::Response health_response(App& app, const RequestContext& ctx);
-http::Response rooms_response(App& app);
-http::Response metrics_response(App& app);
-http::Response admin_status_response(App& app, const RequestContext& ctx);
-http::Response admin_rooms_response(App& app);
-http::Response reload_response(App& app);
+// What the endpoints need from the running daemon beyond its parts.
+class OpsHost {
+ public:
+  virtual ~OpsHost() = default;
+  virtual double uptime_seconds() const = 0;
+  virtual std::size_t connection_count() const = 0;
+  virtual std::size_t websocket_count() const = 0;
+  virtual const std::string& config_path() const = 0;
+  // Re-reads the config file (telling systemd it reloads); the keys that changed, or why it was refused.
+  virtual Result<std::vector<std::string>> reload() = 0;
+};
+
+struct OpsPorts {
+  OpsHost& host;
+  PairingStore& store;
+  TurnStore& turn_store;
+  const Signaling& signaling;
+  Metrics& metrics;
+};
+
+class OpsApi {
+ public:
+  explicit OpsApi(OpsPorts ports) : ports_(ports) {}
+
+  http::Response health(const RequestContext& ctx);
+  http::Response rooms();
+  http::Response metrics(const RequestContext& ctx);
+  http::Response admin_status(const RequestContext& ctx);
+  http::Response admin_rooms();
+  http::Response reload();
+
+ private:
+  OpsPorts ports_;
+};
 
 }  // namespace turnpike

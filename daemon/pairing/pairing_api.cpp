@@ -75,11 +75,6 @@ Response internal_error(std::string_view operation, const std::string& why) {
   return Response::error(500, "internal_error");
 }
 
-Response rate_limited_response(double retry_after_seconds) {
-  auto seconds = static_cast<long long>(std::max(1.0, std::ceil(retry_after_seconds)));
-  return Response::error(429, "rate_limited").with_header("Retry-After", std::to_string(seconds));
-}
-
 PairingApi::PairingApi(PairingStore& store, GroupCommit& commits, Signaling& signaling, Metrics& metrics)
     : store_(store), commits_(commits), signaling_(signaling), metrics_(metrics) {}
 
@@ -92,7 +87,7 @@ std::optional<Response> PairingApi::failed_join_blocked(const RequestContext& ct
   if (failed_joins_.has_token(ctx.peer, rate, ctx.now)) return std::nullopt;
   metrics_.count_rate_limited("failed_join");
   log_warn("failed_join_limited").kv("peer", ctx.peer.to_string());
-  return rate_limited_response(failed_joins_.seconds_until_token(ctx.peer, rate, ctx.now));
+  return http::rate_limited(failed_joins_.seconds_until_token(ctx.peer, rate, ctx.now));
 }
 
 void PairingApi::count_failed_join(const RequestContext& ctx) {

@@ -10,9 +10,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "app/request_context.hpp"
 #include "core/rate_limiter.hpp"
 #include "http/request.hpp"
+#include "http/request_context.hpp"
 #include "http/response.hpp"
 
 namespace turnpike {
@@ -63,6 +63,5 @@ class PairingApi {
 // Parses a request body: empty is {}, anything but a JSON object is nullopt (400 invalid_json).
 std::optional<nlohmann::json> parse_body(const http::Request& request);
 http::Response internal_error(std::string_view operation, const std::string& why);
-http::Response rate_limited_response(double retry_after_seconds);
 
 }  // namespace turnpike

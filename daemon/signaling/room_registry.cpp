@@ -5,18 +5,18 @@
 
 namespace turnpike {
 
-const std::string* RoomRegistry::room_of(ClientId client) const {
+const std::string* RoomRegistry::room_of(PeerId client) const {
   auto it = room_of_client_.find(client);
   return it == room_of_client_.end() ? nullptr : &it->second;
 }
 
-const std::vector<ClientId>& RoomRegistry::members(const std::string& room) const {
-  static const std::vector<ClientId> kNone;
+const std::vector<PeerId>& RoomRegistry::members(const std::string& room) const {
+  static const std::vector<PeerId> kNone;
   auto it = rooms_.find(room);
   return it == rooms_.end() ? kNone : it->second.members;
 }
 
-std::size_t RoomRegistry::add(const std::string& room, ClientId client) {
+std::size_t RoomRegistry::add(const std::string& room, PeerId client) {
   auto [it, created] = rooms_.try_emplace(room);
   if (created) it->second.created_seq = next_seq_++;
   it->second.members.push_back(client);
@@ -24,7 +24,7 @@ std::size_t RoomRegistry::add(const std::string& room, ClientId client) {
   return it->second.members.size() - 1;
 }
 
-std::optional<RoomRegistry::Departure> RoomRegistry::remove(ClientId client) {
+std::optional<RoomRegistry::Departure> RoomRegistry::remove(PeerId client) {
   auto where = room_of_client_.find(client);
   if (where == room_of_client_.end()) return std::nullopt;
   Departure departure{std::move(where->second), {}};
@@ -39,7 +39,7 @@ std::optional<RoomRegistry::Departure> RoomRegistry::remove(ClientId client) {
   return departure;
 }
 
-std::vector<ClientId> RoomRegistry::close(const std::string& room) {
+std::vector<PeerId> RoomRegistry::close(const std::string& room) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return {};
   auto members = std::move(it->second.members);

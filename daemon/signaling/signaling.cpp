@@ -1,4 +1,4 @@
-// The signaling protocol: message parsing, room rules and relaying.
+// The signaling core: message parsing, room rules, relaying and peer liveness.
 #include "signaling/signaling.hpp"
 
 #include <nlohmann/json.hpp>
@@ -58,39 +58,62 @@ constexpr std::string_view kPeerDisconnected =
 
 }  // namespace
 
-Signaling::Signaling(RoomDirectory directory, Metrics& metrics)
-    : directory_(std::move(directory)), metrics_(metrics) {}
+Signaling::Signaling(RoomDirectory directory, Metrics& metrics, const Clock& clock)
+    : directory_(std::move(directory)), metrics_(metrics), clock_(clock) {}
 
-const std::string* Signaling::client_uuid(ClientId id) const {
-  auto it = clients_.find(id);
-  return it == clients_.end() ? nullptr : &it->second.uuid;
-}
-
-void Signaling::connect(ClientId id, SignalingClient& client) {
-  auto& state = clients_[id];
-  state.sink = &client;
+void Signaling::connect(Peer& peer) {
+  auto& state = clients_[peer.id()];
+  state.peer = &peer;
   state.uuid = random_uuid_v4();
-  send(id,
+  state.last_heard = clock_.monotonic_seconds();
+  send(peer.id(),
        R"({"type":"connected","clientId":")" + state.uuid + R"(","server":"WebRTC P2P Signaling Server"})");
 }
 
-void Signaling::disconnect(ClientId id) {
+void Signaling::vacate_seat(PeerId id) {
   if (auto departure = registry_.remove(id)) {
-    for (auto peer : departure->remaining) send(peer, kPeerDisconnected);
+    for (auto other : departure->remaining) send(other, kPeerDisconnected);
   }
+}
+
+void Signaling::disconnect(PeerId id) {
+  vacate_seat(id);
   clients_.erase(id);
 }
 
-void Signaling::send(ClientId to, std::string_view text) {
-  auto it = clients_.find(to);
-  if (it != clients_.end()) it->second.sink->deliver(text);
+void Signaling::heard_from(PeerId id) {
+  auto it = clients_.find(id);
+  if (it != clients_.end()) it->second.last_heard = clock_.monotonic_seconds();
 }
 
-void Signaling::send_error(ClientId to, std::string_view error) {
+std::optional<double> Signaling::last_heard(PeerId id) const {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return std::nullopt;
+  return it->second.last_heard;
+}
+
+bool Signaling::expire_if_silent(PeerId id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return false;
+  if (clock_.monotonic_seconds() - it->second.last_heard < settings_.silence_timeout_seconds) return false;
+  Peer* peer = it->second.peer;
+  log_info("peer_silent").kv("conn", id);
+  disconnect(id);
+  peer->close(1001, "pong timeout");
+  return true;
+}
+
+void Signaling::send(PeerId to, std::string_view text) {
+  auto it = clients_.find(to);
+  if (it != clients_.end()) it->second.peer->send(text);
+}
+
+void Signaling::send_error(PeerId to, std::string_view error) {
   send(to, R"({"type":"error","error":)" + json_quote(error) + "}");
 }
 
-void Signaling::handle_message(ClientId id, std::string_view text) {
+void Signaling::handle_message(PeerId id, std::string_view text) {
+  heard_from(id);
   if (try_relay_as_is(id, text)) return;
   if (json_nesting_exceeds(text, kMaxNesting)) return send_error(id, "Invalid JSON format");
   auto message = parse_ordered_json(text);
@@ -127,7 +150,7 @@ std::variant<int, std::string_view> Signaling::device_slot(const nlohmann::order
   return std::string_view("Not a member of this room");
 }
 
-void Signaling::join_room(ClientId id, const nlohmann::ordered_json& message) {
+void Signaling::join_room(PeerId id, const nlohmann::ordered_json& message) {
   auto it = message.find("roomId");
   if (it == message.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
       it->get_ref<const std::string&>().size() > settings_.max_id_bytes) {
@@ -156,15 +179,12 @@ void Signaling::join_room(ClientId id, const nlohmann::ordered_json& message) {
   }
   if (slot != 0) {
     // The same device reconnecting takes over its old socket's seat.
-    for (ClientId member : registry_.members(room)) {
+    for (PeerId member : registry_.members(room)) {
       auto other = clients_.find(member);
       if (other == clients_.end() || other->second.slot != slot || other->second.device != device) continue;
-      SignalingClient* old_socket = other->second.sink;
-      clients_.erase(other);
-      if (auto departure = registry_.remove(member)) {
-        for (auto peer : departure->remaining) send(peer, kPeerDisconnected);
-      }
-      old_socket->end(1000);
+      Peer* old_socket = other->second.peer;
+      disconnect(member);
+      old_socket->close(1000, "replaced by a new connection of the same device");
       break;
     }
   }
@@ -189,7 +209,7 @@ void Signaling::join_room(ClientId id, const nlohmann::ordered_json& message) {
   if (count == RoomRegistry::kSeats) announce_ready(room, registry_.members(room));
 }
 
-void Signaling::send_room_joined(ClientId id, const std::string& room, bool initiator) {
+void Signaling::send_room_joined(PeerId id, const std::string& room, bool initiator) {
   ClientState& state = clients_.at(id);
   std::string text = room_joined_text(room, registry_.members(room).size(), initiator);
   if (state.slot != 0) {
@@ -212,12 +232,12 @@ void Signaling::renew_ice_servers() {
     auto ice = directory_.ice_servers(*room, state.slot);
     if (!ice || ice->expires_ms == state.ice_expires_ms) continue;
     state.ice_expires_ms = ice->expires_ms;
-    state.sink->deliver(R"({"type":"ice_servers","iceServers":)" + ice->ice_servers_json +
-                        R"(,"expiresAt":")" + format_iso8601_ms(ice->expires_ms) + "\"}");
+    state.peer->send(R"({"type":"ice_servers","iceServers":)" + ice->ice_servers_json + R"(,"expiresAt":")" +
+                     format_iso8601_ms(ice->expires_ms) + "\"}");
   }
 }
 
-void Signaling::announce_ready(const std::string& room, const std::vector<ClientId>& only) {
+void Signaling::announce_ready(const std::string& room, const std::vector<PeerId>& only) {
   const auto members = registry_.members(room);  // copy: sending may not change it, but stay safe
   for (std::size_t i = 0; i < members.size(); ++i) {
     if (std::find(only.begin(), only.end(), members[i]) != only.end())
@@ -225,7 +245,7 @@ void Signaling::announce_ready(const std::string& room, const std::vector<Client
   }
 }
 
-void Signaling::leave_room(ClientId id) {
+void Signaling::leave_room(PeerId id) {
   auto departure = registry_.remove(id);
   clients_.at(id).slot = 0;
   if (!departure) return send(id, R"({"type":"left_room","roomId":null})");
@@ -233,7 +253,7 @@ void Signaling::leave_room(ClientId id) {
   send(id, R"({"type":"left_room","roomId":)" + json_quote(departure->room) + "}");
 }
 
-bool Signaling::try_relay_as_is(ClientId id, std::string_view text) {
+bool Signaling::try_relay_as_is(PeerId id, std::string_view text) {
   JsonSpan top;
   if (!scanner_.scan(text, kMaxNesting, top, members_) || top.kind != JsonKind::object) return false;
   // JSON parsers keep the last of duplicate members; so does this.
@@ -268,7 +288,7 @@ bool Signaling::try_relay_as_is(ClientId id, std::string_view text) {
   return true;
 }
 
-void Signaling::relay(ClientId id, std::string_view type, const nlohmann::ordered_json& message) {
+void Signaling::relay(PeerId id, std::string_view type, const nlohmann::ordered_json& message) {
   const bool is_candidate = type == "ice_candidate";
   const char* field = is_candidate ? "candidate" : "sdp";
   auto payload = message.find(field);
@@ -286,7 +306,7 @@ void Signaling::relay(ClientId id, std::string_view type, const nlohmann::ordere
   forward(id, type, is_candidate, to_json_text(*payload));
 }
 
-void Signaling::forward(ClientId id, std::string_view type, bool is_candidate,
+void Signaling::forward(PeerId id, std::string_view type, bool is_candidate,
                         std::optional<std::string_view> payload) {
   const std::string* room = registry_.room_of(id);
   if (room == nullptr) return send_error(id, kNotInRoom);
@@ -295,7 +315,7 @@ void Signaling::forward(ClientId id, std::string_view type, bool is_candidate,
     return send_error(id, "Room must have exactly 2 users for WebRTC");
   if (!payload) return send_error(id, is_candidate ? "Invalid candidate" : "Invalid sdp");
 
-  ClientId peer = members[0] == id ? members[1] : members[0];
+  PeerId peer = members[0] == id ? members[1] : members[0];
   relay_text_.clear();
   relay_text_ += R"({"type":")";
   relay_text_ += type;

@@ -1,5 +1,6 @@
-// The signaling protocol: parses client messages, applies the room rules, and relays offers, answers and
-// candidates between the two members of a room, with the reference server's exact messages.
+// The signaling core: parses client messages, applies the room rules, and relays offers, answers and
+// candidates between the two members of a room, with the reference server's exact messages. It talks to
+// members only through Peer, so any transport can carry them.
 #pragma once
 
 #include <cstdint>
@@ -18,20 +19,14 @@
 
 namespace turnpike {
 
+class Clock;
 class Metrics;
-
-// Where Signaling delivers the messages meant for one client (a WebSocket session).
-class SignalingClient {
- public:
-  virtual ~SignalingClient() = default;
-  virtual void deliver(std::string_view json_text) = 0;
-  // Signaling has already dropped this client (its seat was taken over): close the socket with `code`.
-  virtual void end(std::uint16_t code) = 0;
-};
 
 struct SignalingSettings {
   bool require_known_room = true;
   std::size_t max_id_bytes = 128;
+  // A peer not heard from for this long is dropped (expire_if_silent).
+  double silence_timeout_seconds = 60;
 };
 
 struct RoomMembers {
@@ -56,16 +51,25 @@ struct RoomDirectory {
 
 class Signaling {
  public:
-  Signaling(RoomDirectory directory, Metrics& metrics);
+  Signaling(RoomDirectory directory, Metrics& metrics, const Clock& clock);
 
   void set_settings(const SignalingSettings& settings) { settings_ = settings; }
 
-  // A new socket: assigns the clientId and sends `connected`.
-  void connect(ClientId id, SignalingClient& client);
-  // The socket is gone: leaves its room and tells the peer `peer_disconnected`.
-  void disconnect(ClientId id);
-  // One complete text or binary message from the client.
-  void handle_message(ClientId id, std::string_view text);
+  // A new peer: assigns its clientId and sends `connected`. The peer must outlive its membership (until
+  // disconnect, or until the core closes it).
+  void connect(Peer& peer);
+  // The peer is gone: leaves its room and tells the other member `peer_disconnected`.
+  void disconnect(PeerId id);
+  // One complete text or binary message from the peer (it also counts as hearing from it).
+  void handle_message(PeerId id, std::string_view text);
+
+  // The transport heard from the peer (any frame, a pong included).
+  void heard_from(PeerId id);
+  // When the peer was last heard from (monotonic seconds); nullopt for an unknown peer.
+  std::optional<double> last_heard(PeerId id) const;
+  // Drops a peer that has been silent for silence_timeout_seconds: its room is told peer_disconnected and
+  // the peer is closed with 1001. True if it was dropped.
+  bool expire_if_silent(PeerId id);
 
   // A pairing-API room ended: members get room_closed and are out of the room.
   void close_room(const std::string& room, std::string_view reason);
@@ -73,41 +77,42 @@ class Signaling {
   void renew_ice_servers();
 
   const RoomRegistry& rooms() const { return registry_; }
-  std::size_t client_count() const { return clients_.size(); }
-  const std::string* client_uuid(ClientId id) const;
 
  private:
   struct ClientState {
-    SignalingClient* sink;
+    Peer* peer;
     std::string uuid;
+    double last_heard = 0;
     // Set when the socket joined a pairing-API room with its deviceId.
     std::string device;
     int slot = 0;
     std::int64_t ice_expires_ms = 0;
   };
 
-  void send(ClientId to, std::string_view text);
-  void send_error(ClientId to, std::string_view error);
-  void join_room(ClientId id, const nlohmann::ordered_json& message);
-  void leave_room(ClientId id);
+  void send(PeerId to, std::string_view text);
+  // Removes the peer from its room and tells who is left `peer_disconnected`.
+  void vacate_seat(PeerId id);
+  void send_error(PeerId to, std::string_view error);
+  void join_room(PeerId id, const nlohmann::ordered_json& message);
+  void leave_room(PeerId id);
   // An offer, answer or candidate whose payload is canonical JSON is relayed from its original bytes, with
   // one scan and no parse; false: it needs the full parser (any other message, or an unusual payload).
-  bool try_relay_as_is(ClientId id, std::string_view text);
-  void relay(ClientId id, std::string_view type, const nlohmann::ordered_json& message);
+  bool try_relay_as_is(PeerId id, std::string_view text);
+  void relay(PeerId id, std::string_view type, const nlohmann::ordered_json& message);
   // Sends {type, from, roomId, sdp|candidate: payload} to the other member; nullopt: the payload is invalid.
-  void forward(ClientId id, std::string_view type, bool is_candidate,
-               std::optional<std::string_view> payload);
-  void announce_ready(const std::string& room, const std::vector<ClientId>& only);
-  void send_room_joined(ClientId id, const std::string& room, bool initiator);
+  void forward(PeerId id, std::string_view type, bool is_candidate, std::optional<std::string_view> payload);
+  void announce_ready(const std::string& room, const std::vector<PeerId>& only);
+  void send_room_joined(PeerId id, const std::string& room, bool initiator);
   // Checks the deviceId of a join; returns the slot (0: unbound) or an error text.
   std::variant<int, std::string_view> device_slot(const nlohmann::ordered_json& message,
                                                   const std::string& room);
 
   RoomDirectory directory_;
   Metrics& metrics_;
+  const Clock& clock_;
   SignalingSettings settings_;
   RoomRegistry registry_;
-  std::unordered_map<ClientId, ClientState> clients_;
+  std::unordered_map<PeerId, ClientState> clients_;
   // Reused across messages, so the relay path allocates nothing in the steady state.
   JsonScanner scanner_;
   std::vector<JsonMember> members_;

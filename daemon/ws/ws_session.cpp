@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "app/app.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -18,15 +17,14 @@ constexpr double kCloseLingerSeconds = 2;
 
 }  // namespace
 
-WsSession::WsSession(Connection& connection, App& app)
+WsSession::WsSession(Connection& connection, WsSessionPorts ports)
     : connection_(connection),
-      app_(app),
-      decoder_(static_cast<std::size_t>(app.config().limits.max_message_bytes)),
+      ports_(ports),
+      decoder_(static_cast<std::size_t>(ports.config.limits.max_message_bytes)),
       heartbeat_(connection.base(), &WsSession::on_heartbeat, this),
-      last_received_(monotonic_seconds()),
-      next_ping_(last_received_ + app.config().signaling.ping_interval_seconds) {
+      next_ping_(monotonic_seconds() + ports.config.signaling.ping_interval_seconds) {
   log_debug("websocket_opened").kv("conn", connection_.id());
-  app_.signaling().connect(connection_.id(), *this);
+  ports_.signaling.connect(*this);
   connected_ = true;
   heartbeat();
 }
@@ -36,31 +34,29 @@ void WsSession::on_heartbeat(void* self) {
 }
 
 void WsSession::heartbeat() {
-  if (connection_.closing()) return;
-  const auto& settings = app_.config().signaling;
+  if (connection_.closing() || !connected_) return;
+  // A peer silent for too long is dropped by the core, which closes it through close().
+  if (ports_.signaling.expire_if_silent(id())) return;
+  const auto& settings = ports_.config.signaling;
   double now = monotonic_seconds();
-  if (now - last_received_ >= settings.pong_timeout_seconds) {
-    log_info("websocket_timeout").kv("conn", connection_.id());
-    close_with(ws::close_code::going_away, "pong timeout");
-    return;
-  }
   if (now >= next_ping_) {
     send_frame(ws::Opcode::ping, {});
     next_ping_ = now + settings.ping_interval_seconds;
   }
-  double deadline = std::min(next_ping_, last_received_ + settings.pong_timeout_seconds);
+  double last_heard = ports_.signaling.last_heard(id()).value_or(now);
+  double deadline = std::min(next_ping_, last_heard + settings.pong_timeout_seconds);
   heartbeat_.start(std::max(0.001, deadline - now));
 }
 
 void WsSession::on_input(evbuffer* input) {
-  decoder_.set_max_message_bytes(static_cast<std::size_t>(app_.config().limits.max_message_bytes));
+  decoder_.set_max_message_bytes(static_cast<std::size_t>(ports_.config.limits.max_message_bytes));
   while (!connection_.closing() && evbuffer_get_length(input) > 0) {
     evbuffer_iovec chunk;
     if (evbuffer_peek(input, -1, nullptr, &chunk, 1) < 1) break;
     events_.clear();
     auto failure = decoder_.feed({static_cast<const char*>(chunk.iov_base), chunk.iov_len}, events_);
     evbuffer_drain(input, chunk.iov_len);
-    last_received_ = monotonic_seconds();
+    if (connected_) ports_.signaling.heard_from(id());
     for (auto& event : events_) {
       if (connection_.closing()) return;
       handle(event);
@@ -79,8 +75,7 @@ void WsSession::handle(ws::Event& event) {
   switch (event.kind) {
     case ws::Event::Kind::text:
     case ws::Event::Kind::binary:
-      if (admit_message(monotonic_seconds()))
-        app_.signaling().handle_message(connection_.id(), event.payload);
+      if (admit_message(monotonic_seconds())) ports_.signaling.handle_message(id(), event.payload);
       break;
     case ws::Event::Kind::ping:
       send_frame(ws::Opcode::pong, event.payload);
@@ -101,10 +96,10 @@ void WsSession::handle(ws::Event& event) {
 }
 
 bool WsSession::admit_message(double now) {
-  const auto& limits = app_.config().limits;
+  const auto& limits = ports_.config.limits;
   RateSettings rate{limits.ws_messages_per_second, limits.ws_message_burst};
   if (message_bucket_.try_take(rate, now)) return true;
-  app_.metrics().count_rate_limited("ws");
+  ports_.metrics.count_rate_limited("ws");
   if (now - strike_window_start_ > kStrikeWindowSeconds) {
     strike_window_start_ = now;
     strikes_ = 0;
@@ -116,7 +111,7 @@ bool WsSession::admit_message(double now) {
   }
   if (now - last_rate_error_ >= 1.0) {
     last_rate_error_ = now;
-    deliver(R"({"type":"error","error":"Rate limit exceeded"})");
+    send(R"({"type":"error","error":"Rate limit exceeded"})");
   }
   return false;
 }
@@ -131,18 +126,19 @@ void WsSession::send_frame(ws::Opcode opcode, std::string_view payload) {
   }
 }
 
-void WsSession::deliver(std::string_view json_text) {
-  send_frame(ws::Opcode::text, json_text);
+void WsSession::send(std::string_view message) {
+  send_frame(ws::Opcode::text, message);
 }
 
-void WsSession::end(std::uint16_t code) {
-  connected_ = false;  // Signaling already forgot this client
-  close_with(code, "replaced by a new connection of the same device", /*leave_room_now=*/false);
+void WsSession::close(std::uint16_t code, std::string_view reason) {
+  connected_ = false;  // the core already forgot this peer
+  log_info("websocket_closed_by_signaling").kv("conn", id()).kv("code", code).kv("reason", reason);
+  close_with(code, reason, /*leave_room_now=*/false);
 }
 
 void WsSession::close_with(std::uint16_t code, std::string_view reason, bool leave_room_now) {
   if (connection_.closing()) return;
-  app_.metrics().count_ws_close(code);
+  ports_.metrics.count_ws_close(code);
   (void)connection_.send(ws::encode_close(code, reason));
   heartbeat_.stop();
   connection_.close_after_flush(kCloseLingerSeconds);
@@ -153,7 +149,7 @@ void WsSession::close_with(std::uint16_t code, std::string_view reason, bool lea
 void WsSession::leave_signaling() {
   if (!connected_) return;
   connected_ = false;
-  app_.signaling().disconnect(connection_.id());
+  ports_.signaling.disconnect(id());
 }
 
 void WsSession::on_close() {

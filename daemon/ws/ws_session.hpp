@@ -1,27 +1,37 @@
-// The WebSocket side of a connection: frames in and out, heartbeat, message rate limit, and the bridge to
-// the signaling protocol.
+// The WebSocket side of a connection: frames in and out, heartbeat pings, message rate limit; to the
+// signaling core it is one Peer of the reference dialect.
 #pragma once
 
+#include "core/config.hpp"
 #include "core/rate_limiter.hpp"
 #include "net/connection.hpp"
+#include "signaling/peer.hpp"
 #include "signaling/signaling.hpp"
 #include "ws/frame_codec.hpp"
 
 namespace turnpike {
 
-class App;
+class Metrics;
 
-class WsSession : public ConnectionHandler, public SignalingClient {
+struct WsSessionPorts {
+  const Config& config;
+  Signaling& signaling;
+  Metrics& metrics;
+};
+
+class WsSession : public ConnectionHandler, public Peer {
  public:
-  WsSession(Connection& connection, App& app);
+  WsSession(Connection& connection, WsSessionPorts ports);
 
   void on_input(evbuffer* input) override;
   void on_close() override;
   void on_shutdown() override;
   bool is_websocket() const override { return true; }
 
-  void deliver(std::string_view json_text) override;
-  void end(std::uint16_t code) override;
+  PeerId id() const override { return connection_.id(); }
+  const IpAddress& address() const override { return connection_.peer(); }
+  void send(std::string_view message) override;
+  void close(std::uint16_t code, std::string_view reason) override;
 
  private:
   static void on_heartbeat(void* self);
@@ -31,16 +41,15 @@ class WsSession : public ConnectionHandler, public SignalingClient {
   // Sends a close frame with `code` and ends the connection once it is written. `leave_room_now` frees the
   // signaling seat immediately (not allowed while Signaling is delivering to this session).
   void close_with(std::uint16_t code, std::string_view reason, bool leave_room_now = true);
-  // Leaves the signaling room (the peer gets peer_disconnected); once.
+  // Leaves the signaling core (the other member gets peer_disconnected); once.
   void leave_signaling();
   void send_frame(ws::Opcode opcode, std::string_view payload);
 
   Connection& connection_;
-  App& app_;
+  WsSessionPorts ports_;
   ws::FrameDecoder decoder_;
   std::vector<ws::Event> events_;
   Timer heartbeat_;
-  double last_received_;
   double next_ping_;
   TokenBucket message_bucket_;
   double strike_window_start_ = 0;

@@ -11,14 +11,14 @@ TEST(RoomRegistry, JoinOrderDecidesInitiator) {
   EXPECT_EQ(rooms.add("r", 1), 0u);
   EXPECT_EQ(rooms.add("r", 2), 1u);
   EXPECT_TRUE(rooms.is_full("r"));
-  EXPECT_EQ(rooms.members("r"), (std::vector<ClientId>{1, 2}));
+  EXPECT_EQ(rooms.members("r"), (std::vector<PeerId>{1, 2}));
   // A leaves, C joins: B has been there longest and comes first.
   auto departure = rooms.remove(1);
   ASSERT_TRUE(departure);
   EXPECT_EQ(departure->room, "r");
-  EXPECT_EQ(departure->remaining, (std::vector<ClientId>{2}));
+  EXPECT_EQ(departure->remaining, (std::vector<PeerId>{2}));
   EXPECT_EQ(rooms.add("r", 3), 1u);
-  EXPECT_EQ(rooms.members("r"), (std::vector<ClientId>{2, 3}));
+  EXPECT_EQ(rooms.members("r"), (std::vector<PeerId>{2, 3}));
 }
 
 TEST(RoomRegistry, LastDepartureDeletesRoom) {
@@ -39,7 +39,7 @@ TEST(RoomRegistry, MoveBetweenRooms) {
   rooms.remove(1);
   rooms.add("b", 1);
   EXPECT_EQ(*rooms.room_of(1), "b");
-  EXPECT_EQ(rooms.members("a"), (std::vector<ClientId>{2}));
+  EXPECT_EQ(rooms.members("a"), (std::vector<PeerId>{2}));
 }
 
 TEST(RoomRegistry, CloseEmptiesRoomAndListKeepsCreationOrder) {
@@ -52,7 +52,7 @@ TEST(RoomRegistry, CloseEmptiesRoomAndListKeepsCreationOrder) {
   ASSERT_EQ(list.size(), 3u);
   EXPECT_EQ(list[0], (std::pair<std::string, std::size_t>{"z", 1}));
   EXPECT_EQ(list[1], (std::pair<std::string, std::size_t>{"a", 2}));
-  EXPECT_EQ(rooms.close("a"), (std::vector<ClientId>{2, 3}));
+  EXPECT_EQ(rooms.close("a"), (std::vector<PeerId>{2, 3}));
   EXPECT_EQ(rooms.room_of(2), nullptr);
   EXPECT_EQ(rooms.room_count(), 2u);
   EXPECT_TRUE(rooms.close("nope").empty());

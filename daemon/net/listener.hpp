@@ -1,4 +1,5 @@
-// The listening socket and the table of open connections, with total and per-address connection limits.
+// The listening sockets and the table of open connections, with total and per-address connection limits.
+// What a new connection speaks first comes from a SessionFactory, handed in by the composition root.
 #pragma once
 
 #include <cstdint>
@@ -15,12 +16,30 @@
 
 namespace turnpike {
 
-class App;
+class Metrics;
 
-class Server {
+// The protocol side of a new connection, as the listener needs it.
+class SessionFactory {
  public:
-  Server(event_base* base, App& app);
-  ~Server();
+  virtual ~SessionFactory() = default;
+  // The handler a new connection starts with.
+  virtual std::unique_ptr<ConnectionHandler> open_session(Connection& connection) = 0;
+  // The bytes that answer a connection refused for a limit, written once before it is closed.
+  virtual std::string refusal() const = 0;
+};
+
+struct ConnectionLimits {
+  std::size_t max_connections = 10000;
+  std::size_t max_per_address = 1000;
+  std::size_t max_outbound_bytes = 1048576;
+};
+
+class Listener {
+ public:
+  Listener(event_base* base, SessionFactory& sessions, Metrics& metrics);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
 
   // Binds and listens; returns the bound address (with the real port when the config asked for 0).
   Result<ListenAddress> listen(const ListenAddress& address);
@@ -35,7 +54,8 @@ class Server {
 
   std::size_t connection_count() const { return live_.size(); }
   std::size_t websocket_count() const;
-  void set_max_outbound(std::size_t bytes);
+  // Applies to new connections; the outbound cap also to open ones.
+  void set_limits(const ConnectionLimits& limits);
 
  private:
   static void on_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len, void* self);
@@ -47,7 +67,9 @@ class Server {
   void cleanup();
 
   event_base* base_;
-  App& app_;
+  SessionFactory& sessions_;
+  Metrics& metrics_;
+  ConnectionLimits limits_;
   ListenerPtr listener_;
   ListenerPtr admin_listener_;
   std::string admin_path_;

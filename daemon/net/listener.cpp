@@ -1,5 +1,5 @@
-// The listening socket and the table of open connections.
-#include "net/server.hpp"
+// The listening sockets and the table of open connections.
+#include "net/listener.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,17 +11,19 @@
 #include <cerrno>
 #include <cstring>
 
-#include "app/app.hpp"
+#include "core/callback_guard.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "http/http_session.hpp"
 
 namespace turnpike {
 
-Server::Server(event_base* base, App& app)
-    : base_(base), app_(app), cleanup_event_(event_new(base, -1, 0, &Server::on_cleanup, this)) {}
+Listener::Listener(event_base* base, SessionFactory& sessions, Metrics& metrics)
+    : base_(base),
+      sessions_(sessions),
+      metrics_(metrics),
+      cleanup_event_(event_new(base, -1, 0, &Listener::on_cleanup, this)) {}
 
-Server::~Server() {
+Listener::~Listener() {
   listener_.reset();
   admin_listener_.reset();
   if (!admin_path_.empty()) ::unlink(admin_path_.c_str());
@@ -31,7 +33,7 @@ Server::~Server() {
   retired_.clear();
 }
 
-Result<ListenAddress> Server::listen(const ListenAddress& address) {
+Result<ListenAddress> Listener::listen(const ListenAddress& address) {
   sockaddr_storage storage{};
   socklen_t length = 0;
   auto ip = IpAddress::parse(address.host);
@@ -50,13 +52,13 @@ Result<ListenAddress> Server::listen(const ListenAddress& address) {
     length = sizeof *v6;
   }
   listener_.reset(evconnlistener_new_bind(
-      base_, &Server::on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+      base_, &Listener::on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
       1024, reinterpret_cast<sockaddr*>(&storage), static_cast<int>(length)));
   if (!listener_) {
     return make_error("cannot listen on " + address.host + ":" + std::to_string(address.port) + ": " +
                       std::strerror(errno));
   }
-  evconnlistener_set_error_cb(listener_.get(), &Server::on_accept_error);
+  evconnlistener_set_error_cb(listener_.get(), &Listener::on_accept_error);
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof bound;
   getsockname(evconnlistener_get_fd(listener_.get()), reinterpret_cast<sockaddr*>(&bound), &bound_length);
@@ -66,7 +68,7 @@ Result<ListenAddress> Server::listen(const ListenAddress& address) {
   return actual;
 }
 
-Result<void> Server::listen_admin(const std::string& path) {
+Result<void> Listener::listen_admin(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) return make_error("admin.socket path is too long: " + path);
@@ -77,7 +79,7 @@ Result<void> Server::listen_admin(const std::string& path) {
       return make_error("admin.socket " + path + " exists and is not a socket");
     ::unlink(path.c_str());  // left over from a previous run
   }
-  admin_listener_.reset(evconnlistener_new_bind(base_, &Server::on_admin_accept, this,
+  admin_listener_.reset(evconnlistener_new_bind(base_, &Listener::on_admin_accept, this,
                                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64,
                                                 reinterpret_cast<sockaddr*>(&address), sizeof address));
   if (!admin_listener_)
@@ -88,36 +90,30 @@ Result<void> Server::listen_admin(const std::string& path) {
   return {};
 }
 
-void Server::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
-  static_cast<Server*>(self)->accept_connection(fd, addr, /*admin=*/false);
+void Listener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
+  guarded("accept", [&] { static_cast<Listener*>(self)->accept_connection(fd, addr, /*admin=*/false); });
 }
 
-void Server::on_admin_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
-  static_cast<Server*>(self)->accept_connection(fd, addr, /*admin=*/true);
+void Listener::on_admin_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
+  guarded("admin_accept", [&] { static_cast<Listener*>(self)->accept_connection(fd, addr, /*admin=*/true); });
 }
 
-void Server::on_accept_error(evconnlistener*, void*) {
+void Listener::on_accept_error(evconnlistener*, void*) {
   // EMFILE and friends: keep serving the connections we have; libevent retries on the next readiness.
   log_warn("accept_failed").kv("reason", std::strerror(errno));
 }
 
-void Server::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin) {
-  const Config& config = app_.config();
+void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin) {
   IpAddress peer = IpAddress::from_sockaddr(addr);
   auto& from_peer = per_address_[peer];
-  if (live_.size() >= static_cast<std::size_t>(config.limits.max_connections) ||
-      from_peer >= static_cast<std::size_t>(config.limits.max_connections_per_ip) || shutting_down_) {
+  if (live_.size() >= limits_.max_connections || from_peer >= limits_.max_per_address || shutting_down_) {
     if (from_peer == 0) per_address_.erase(peer);
-    static constexpr std::string_view kRefusal =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
-        "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: Retry-After\r\nContent-Length: "
-        "32\r\nConnection: close\r\n\r\n"
-        "{\"error\":\"too_many_connections\"}";
     // Best effort: the socket is fresh, so a short write fits into its send buffer.
-    ssize_t written = ::send(fd, kRefusal.data(), kRefusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    std::string refusal = sessions_.refusal();
+    ssize_t written = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)written;
     evutil_closesocket(fd);
-    app_.metrics().count_connection_rejected();
+    metrics_.count_connection_rejected();
     log_warn("connection_refused").kv("peer", peer.to_string()).kv("reason", "too_many_connections");
     return;
   }
@@ -131,15 +127,15 @@ void Server::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool ad
     return;
   }
   std::uint64_t id = next_id_++;
-  auto connection = std::make_unique<Connection>(
-      *this, id, std::move(bev), peer, static_cast<std::size_t>(config.limits.max_outbound_bytes), admin);
+  auto connection =
+      std::make_unique<Connection>(*this, id, std::move(bev), peer, limits_.max_outbound_bytes, admin);
   auto* raw = connection.get();
   live_.emplace(id, std::move(connection));
   log_debug("connection_opened").kv("conn", id).kv("peer", peer.to_string());
-  raw->start(std::make_unique<HttpSession>(*raw, app_));
+  raw->start(sessions_.open_session(*raw));
 }
 
-void Server::retire(std::uint64_t id) {
+void Listener::retire(std::uint64_t id) {
   auto it = live_.find(id);
   if (it == live_.end()) return;
   auto& count = per_address_[it->second->peer()];
@@ -149,11 +145,11 @@ void Server::retire(std::uint64_t id) {
   event_active(cleanup_event_.get(), 0, 0);
 }
 
-void Server::on_cleanup(evutil_socket_t, short, void* self) {
-  static_cast<Server*>(self)->cleanup();
+void Listener::on_cleanup(evutil_socket_t, short, void* self) {
+  guarded("cleanup", [self] { static_cast<Listener*>(self)->cleanup(); });
 }
 
-void Server::cleanup() {
+void Listener::cleanup() {
   // on_close may close further connections (a peer's overflow), which land in retired_ again.
   while (!retired_.empty()) {
     auto batch = std::move(retired_);
@@ -170,7 +166,7 @@ void Server::cleanup() {
   }
 }
 
-void Server::begin_shutdown(std::function<void()> on_drained) {
+void Listener::begin_shutdown(std::function<void()> on_drained) {
   shutting_down_ = true;
   on_drained_ = std::move(on_drained);
   listener_.reset();
@@ -183,7 +179,7 @@ void Server::begin_shutdown(std::function<void()> on_drained) {
   event_active(cleanup_event_.get(), 0, 0);
 }
 
-std::size_t Server::websocket_count() const {
+std::size_t Listener::websocket_count() const {
   std::size_t n = 0;
   for (const auto& [id, connection] : live_) {
     if (!connection->closing() && connection->handler_ && connection->handler_->is_websocket()) ++n;
@@ -191,8 +187,9 @@ std::size_t Server::websocket_count() const {
   return n;
 }
 
-void Server::set_max_outbound(std::size_t bytes) {
-  for (auto& [id, connection] : live_) connection->set_max_outbound(bytes);
+void Listener::set_limits(const ConnectionLimits& limits) {
+  limits_ = limits;
+  for (auto& [id, connection] : live_) connection->set_max_outbound(limits.max_outbound_bytes);
 }
 
 }  // namespace turnpike
