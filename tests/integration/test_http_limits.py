@@ -537,3 +537,24 @@ def test_head_has_headers_but_no_body(daemon):
         c.send(request_bytes("GET", "/"))  # a body after HEAD would corrupt this response
         r = c.read_response()
         assert r.status_code == 200 and r.text == HEALTH_LINE
+
+
+def test_refusal_follows_the_cors_policy(start_daemon):
+    # The 503 for a refused connection goes through the same CORS policy as every other answer: with an
+    # allowlist it names the allowed origin, never "*".
+    d = start_daemon({"limits.max_connections": 1, "server.allowed_origins": "https://b.example"})
+    held = open_served(d.port)
+    try:
+        extra = RawConn(d.port)
+        extra.try_send(request_bytes("GET", "/", headers={"Origin": "https://b.example"}))
+        resp = extra.read_response()
+        assert resp is not None, "the refused connection got no 503"
+        assert resp.status_code == 503, resp
+        assert resp.json() == {"error": "too_many_connections"}, resp
+        assert resp.headers.get("Access-Control-Allow-Origin") == "https://b.example", resp
+        assert resp.headers.get("Vary") == "Origin", resp
+        assert resp.headers.get("Connection") == "close", resp
+        assert extra.wait_closed(2)
+        extra.close()
+    finally:
+        held.close()

@@ -317,3 +317,21 @@ def test_runs_as_root_with_allow_root(start_service):
     run.proc.send_signal(signal.SIGTERM)
     run.notify.wait_for("STOPPING")
     assert run.proc.wait(timeout=20) == 0, run.log()
+
+
+def test_admin_reload_sends_reloading_then_ready(start_service):
+    # POST /admin/reload is the same reload as SIGHUP, systemd notifications included.
+    run = start_service()
+    run.notify.wait_for("READY", proc=run.proc)
+    run.settings["pairing"] = {"joinid_digits": "8"}
+    run.write_config()
+    request = urllib.request.Request(f"http://127.0.0.1:{run.port()}/admin/reload", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+        assert "pairing.joinid_digits" in response.read().decode()
+    reloading = run.notify.wait_for("RELOADING", proc=run.proc)
+    assert_from_main_pid(run, reloading)
+    assert "MONOTONIC_USEC" in reloading[3], reloading[3]
+    ready = run.notify.wait_for("READY", proc=run.proc)
+    assert ready[0] >= reloading[0]
+    assert run.proc.poll() is None

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.hpp"
 #include "ws/handshake.hpp"
 
 namespace turnpike::ws {
@@ -64,6 +65,60 @@ TEST(WsHandshake, ValidatesClientKeys) {
   for (const KeyCase& c : cases) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(is_valid_client_key(c.key), c.valid) << c.key;
+  }
+}
+
+http::Request upgrade_request(std::string key, std::string version = "13") {
+  http::Request request;
+  request.method = "GET";
+  request.target = request.path = "/ws";
+  request.headers = {{"Host", "example.org"},
+                     {"Upgrade", "websocket"},
+                     {"Connection", "keep-alive, Upgrade"},
+                     {"Sec-WebSocket-Key", std::move(key)},
+                     {"Sec-WebSocket-Version", std::move(version)}};
+  return request;
+}
+
+TEST(WsHandshake, AnswersAValidRequestWithSwitchingProtocols) {
+  auto answer = answer_handshake(upgrade_request("dGhlIHNhbXBsZSBub25jZQ=="), Config{});
+  ASSERT_TRUE(answer.switching_protocols);
+  EXPECT_EQ(*answer.switching_protocols,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+}
+
+struct RefusalCase {
+  std::string name;
+  http::Request request;
+  int status;
+  std::string body;
+};
+
+TEST(WsHandshake, RefusesBadHandshakesWithAnHttpError) {
+  Config only_b;
+  only_b.server.allowed_origins = {"https://b.example"};
+  only_b.any_origin = false;
+  auto with_origin = upgrade_request("dGhlIHNhbXBsZSBub25jZQ==");
+  with_origin.headers.push_back({"Origin", "https://evil.example"});
+  auto post = upgrade_request("dGhlIHNhbXBsZSBub25jZQ==");
+  post.method = "POST";
+  auto http10 = upgrade_request("dGhlIHNhbXBsZSBub25jZQ==");
+  http10.version_minor = 0;
+  const std::vector<RefusalCase> cases = {
+      {"invalid key", upgrade_request("not-a-key"), 400, R"({"error":"bad_websocket_handshake"})"},
+      {"empty key", upgrade_request(""), 400, R"({"error":"bad_websocket_handshake"})"},
+      {"POST", post, 400, R"({"error":"bad_websocket_handshake"})"},
+      {"HTTP/1.0", http10, 400, R"({"error":"bad_websocket_handshake"})"},
+      {"version 8", upgrade_request("dGhlIHNhbXBsZSBub25jZQ==", "8"), 426, R"({"error":"upgrade_required"})"},
+      {"foreign origin", with_origin, 403, R"({"error":"forbidden_origin"})"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto answer = answer_handshake(c.request, only_b);
+    EXPECT_FALSE(answer.switching_protocols);
+    EXPECT_EQ(answer.refusal.status, c.status);
+    EXPECT_EQ(answer.refusal.body, c.body);
   }
 }
 
