@@ -35,7 +35,8 @@ App::~App() {
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
   std::unique_ptr<App> app(new App(base, std::move(config_path), std::move(config)));
   const auto& db = app->config().database;
-  auto store = PairingStore::open({db.path, db.synchronous == "full", static_cast<int>(db.busy_timeout_ms)});
+  auto store = PairingStore::open(
+      {db.path, db.synchronous == SqliteSynchronous::full, static_cast<int>(db.busy_timeout_ms)});
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
   app->commits_ = std::make_unique<GroupCommit>(base, app->store_->transactions(), db.group_commit);
@@ -79,16 +80,14 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
 }
 
 void App::apply_settings() {
-  set_log_level(config_->log_level);
+  set_log_level(config_->log.level);
   signaling_->set_settings(
       {config_->signaling.require_known_room, static_cast<std::size_t>(config_->limits.max_id_bytes)});
   server_->set_max_outbound(static_cast<std::size_t>(config_->limits.max_outbound_bytes));
 }
 
 Result<ListenAddress> App::start() {
-  auto address = parse_listen_address(config_->server.listen);
-  if (!address) return address.error();
-  auto bound = server_->listen(*address);
+  auto bound = server_->listen(config_->server.listen);
   if (!bound) return bound.error();
   if (!config_->admin.socket.empty()) {
     if (auto ok = server_->listen_admin(config_->admin.socket); !ok) return ok.error();
@@ -120,20 +119,14 @@ void App::sweep() {
 }
 
 Result<std::vector<std::string>> App::reload() {
-  auto fresh = load_config_file(config_path_);
+  // Keys that need a restart (and values derived from them) keep their running value.
+  std::vector<std::string_view> restart_required;
+  auto fresh = load_config_file(config_path_, config_.get(), &restart_required);
   if (!fresh) {
     log_error("config_reload_failed").kv("reason", fresh.error().message);
     return fresh.error();
   }
-  // Keys that need a restart keep their running value.
-  for (const auto& key : config_keys()) {
-    if (key.reloadable) continue;
-    std::string running = key.show(*config_);
-    if (key.show(*fresh) != running) {
-      log_warn("config_restart_required").kv("key", key.name);
-      (void)key.parse(*fresh, running);
-    }
-  }
+  for (auto name : restart_required) log_warn("config_restart_required").kv("key", name);
   std::vector<std::string> changed;
   for (auto name : changed_keys(*config_, *fresh)) changed.emplace_back(name);
   *config_ = std::move(*fresh);

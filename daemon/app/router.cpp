@@ -59,7 +59,7 @@ std::string Router::normalize(std::string_view path) const {
 
 bool Router::is_admin(const RequestContext& ctx) const {
   if (ctx.admin_socket) return true;
-  for (const auto& range : ctx.config.admin_ranges) {
+  for (const auto& range : ctx.config.admin.allow_from) {
     if (range.contains(ctx.peer)) return true;
   }
   return false;

@@ -84,7 +84,7 @@ http::Response admin_status_response(App& app, const RequestContext& ctx) {
       {"signalingRooms", app.signaling().rooms().room_count()},
       {"turn",
        {{"enabled", ctx.config.turn.enabled()},
-        {"mode", ctx.config.turn.mode},
+        {"mode", std::string(to_string(ctx.config.turn.mode))},
         {"killsPending", pending_kills ? *pending_kills : -1}}},
       {"config", app.config_path()},
   };
