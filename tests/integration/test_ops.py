@@ -404,6 +404,14 @@ def test_sighup_keeps_restart_only_keys(start_daemon):
     Api(d.url).pair("dev-A", "dev-B")
 
 
+def test_sighup_keeps_the_running_cli_password_and_never_logs_it(start_daemon):
+    d = start_daemon({"turn.cli_password": "pw-alpha-7781", "log.level": "debug"})
+    d.reload({"turn.cli_password": "pw-bravo-9923", "limits.max_body_bytes": 1000})
+    wait_for_log(d, r"event=config_restart_required .*key=turn\.cli_password")
+    wait_for_log(d, r"event=config_reloaded .*changed=limits\.max_body_bytes")
+    assert "pw-alpha-7781" not in d.log() and "pw-bravo-9923" not in d.log()
+
+
 def test_sigterm_exits_0_promptly_with_open_connections(start_daemon):
     d = start_daemon({"server.shutdown_timeout_seconds": 1})
     idle = RawConn(d.port)
