@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
         "--allow-root in a throwaway container or test\n");
     return kExitRuntime;
   }
-  turnpike::set_log_level(config->log_level);
+  turnpike::set_log_level(config->log.level);
   std::signal(SIGPIPE, SIG_IGN);
 
   turnpike::EventBasePtr base(event_base_new());

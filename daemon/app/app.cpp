@@ -39,7 +39,8 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   const Config& cfg = app->config();
   const auto& db = cfg.database;
   app->notifier_ = std::make_unique<ServiceNotifier>(base);
-  auto store = PairingStore::open({db.path, db.synchronous == "full", static_cast<int>(db.busy_timeout_ms)});
+  auto store = PairingStore::open(
+      {db.path, db.synchronous == SqliteSynchronous::full, static_cast<int>(db.busy_timeout_ms)});
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
   app->commits_ = std::make_unique<GroupCommit>(base, app->store_->transactions(), db.group_commit);
@@ -92,7 +93,7 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
 
 void App::apply_settings() {
   const Config& config = *config_;
-  set_log_level(config.log_level);
+  set_log_level(config.log.level);
   signaling_->set_settings({config.signaling.require_known_room,
                             static_cast<std::size_t>(config.limits.max_id_bytes),
                             config.signaling.pong_timeout_seconds});
@@ -102,9 +103,7 @@ void App::apply_settings() {
 }
 
 Result<ListenAddress> App::start() {
-  auto address = parse_listen_address(config_->server.listen);
-  if (!address) return address.error();
-  auto bound = listener_->listen(*address);
+  auto bound = listener_->listen(config_->server.listen);
   if (!bound) return bound.error();
   if (!config_->admin.socket.empty()) {
     if (auto ok = listener_->listen_admin(config_->admin.socket); !ok) return ok.error();
@@ -137,21 +136,15 @@ void App::sweep() {
 
 Result<std::vector<std::string>> App::reload() {
   notifier_->reloading();
-  auto fresh = load_config_file(config_path_);
+  // Keys that need a restart (and values derived from them) keep their running value.
+  std::vector<std::string_view> restart_required;
+  auto fresh = load_config_file(config_path_, config_.get(), &restart_required);
   if (!fresh) {
     log_error("config_reload_failed").kv("reason", fresh.error().message);
     notifier_->ready("serving");
     return fresh.error();
   }
-  // Keys that need a restart keep their running value.
-  for (const auto& key : config_keys()) {
-    if (key.reloadable) continue;
-    std::string running = key.show(*config_);
-    if (key.show(*fresh) != running) {
-      log_warn("config_restart_required").kv("key", key.name);
-      (void)key.parse(*fresh, running);
-    }
-  }
+  for (auto name : restart_required) log_warn("config_restart_required").kv("key", name);
   std::vector<std::string> changed;
   for (auto name : changed_keys(*config_, *fresh)) changed.emplace_back(name);
   *config_ = std::move(*fresh);

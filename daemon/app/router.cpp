@@ -100,7 +100,7 @@ std::string allowed_methods(std::string_view path) {
 
 bool is_admin(const RequestContext& ctx) {
   if (ctx.admin_socket) return true;
-  for (const auto& range : ctx.config.admin_ranges) {
+  for (const auto& range : ctx.config.admin.allow_from) {
     if (range.contains(ctx.peer)) return true;
   }
   return false;

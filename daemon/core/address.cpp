@@ -94,6 +94,38 @@ Result<CidrRange> CidrRange::parse(std::string_view text) {
   return range;
 }
 
+std::string CidrRange::to_string() const {
+  int max_bits = is_mapped_v4(network) ? 32 : 128;
+  int bits = prefix_bits - (128 - max_bits);
+  if (bits == max_bits) return network.to_string();
+  return network.to_string() + "/" + std::to_string(bits);
+}
+
+std::string ListenAddress::to_string() const {
+  std::string shown_host = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  return shown_host + ":" + std::to_string(port);
+}
+
+Result<SocketAddress> to_socket_address(const ListenAddress& address) {
+  SocketAddress out;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+  if (inet_pton(AF_INET, address.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(address.port);
+    out.length = sizeof(sockaddr_in);
+    return out;
+  }
+  out.storage = {};
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+  if (inet_pton(AF_INET6, address.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(address.port);
+    out.length = sizeof(sockaddr_in6);
+    return out;
+  }
+  return make_error("host must be an IP address: " + address.host);
+}
+
 Result<ListenAddress> parse_listen_address(std::string_view text) {
   ListenAddress out;
   std::string_view port_text;
@@ -109,6 +141,8 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
     if (colon == std::string_view::npos) return make_error("expected host:port");
     out.host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
+    if (out.host.find(':') != std::string::npos)
+      return make_error("an IPv6 address needs brackets: [::1]:8080");
   }
   if (!IpAddress::parse(out.host)) return make_error("host must be an IP address: " + out.host);
   unsigned port = 0;

@@ -31,13 +31,28 @@ struct CidrRange {
   int prefix_bits = 128;  // in the 128-bit space
   bool contains(const IpAddress& a) const;
   static Result<CidrRange> parse(std::string_view text);  // "10.0.0.0/8", "::1", "192.168.1.5"
+  // The text parse() reads back: "10.0.0.0/8", and a single address without a prefix ("::1").
+  std::string to_string() const;
+  bool operator==(const CidrRange&) const = default;
 };
 
 struct ListenAddress {
   std::string host;
   std::uint16_t port = 0;
+  // "127.0.0.1:8080" or "[::1]:8080", the form parse_listen_address reads.
+  std::string to_string() const;
+  bool operator==(const ListenAddress&) const = default;
 };
 Result<ListenAddress> parse_listen_address(
     std::string_view text);  // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0"
+
+// A socket address to connect or bind to, IPv4 or IPv6.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  int family() const { return storage.ss_family; }
+};
+Result<SocketAddress> to_socket_address(const ListenAddress& address);
 
 }  // namespace turnpike

@@ -11,11 +11,21 @@
 #include "core/address.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
+#include "turn-auth/ice_servers.hpp"
 
 namespace turnpike {
 
+// Every value below is stored as its key's parser produced it: the text in the file is parsed once, when
+// the file is loaded, and the daemon uses these values as they are.
+
+enum class SqliteSynchronous { full, normal };
+enum class TurnMode { long_term, rest };
+std::string_view to_string(SqliteSynchronous value);  // "full", "normal"
+std::string_view to_string(TurnMode value);           // "long-term", "rest"
+std::string_view to_string(LogLevel value);           // "debug", "info", "warn", "error"
+
 struct ServerConfig {
-  std::string listen = "127.0.0.1:8080";
+  ListenAddress listen{"127.0.0.1", 8080};
   std::vector<std::string> allowed_origins{"*"};
   double request_timeout_seconds = 10;
   double idle_timeout_seconds = 60;
@@ -24,7 +34,7 @@ struct ServerConfig {
 
 struct DatabaseConfig {
   std::string path = "/var/lib/turnpike/turnpike.db";
-  std::string synchronous = "full";
+  SqliteSynchronous synchronous = SqliteSynchronous::full;
   std::int64_t busy_timeout_ms = 2000;
   bool group_commit = true;
 };
@@ -61,16 +71,16 @@ struct LimitsConfig {
 };
 
 struct AdminConfig {
-  std::vector<std::string> allow_from{"127.0.0.0/8", "::1"};
+  std::vector<CidrRange> allow_from{*CidrRange::parse("127.0.0.0/8"), *CidrRange::parse("::1")};
   std::string socket = "/run/turnpike/admin.sock";
 };
 
 struct TurnConfig {
-  std::string mode = "long-term";
+  TurnMode mode = TurnMode::long_term;
   std::string realm;
-  std::vector<std::string> urls;
+  turn_auth::IceServerUrls urls;
   double ttl_seconds = 3600;
-  std::string cli_address = "127.0.0.1:5766";
+  ListenAddress cli_address{"127.0.0.1", 5766};
   std::string cli_password;
   std::string cli_password_file = "/etc/turnpike/coturn-cli-password";
   std::string listening_ip;
@@ -102,11 +112,11 @@ struct TurnConfig {
       "::1",
       "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
       "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
-  bool enabled() const { return !urls.empty(); }
+  bool enabled() const { return !urls.stun.empty() || !urls.turn.empty(); }
 };
 
 struct LogConfig {
-  std::string level = "info";
+  LogLevel level = LogLevel::info;
 };
 
 struct Config {
@@ -119,16 +129,18 @@ struct Config {
   TurnConfig turn;
   LogConfig log;
 
-  // Derived once after loading, so hot paths do not re-parse strings.
-  std::vector<CidrRange> admin_ranges;
-  LogLevel log_level = LogLevel::info;
-  bool any_origin = true;
-  // turn.cli_password, or else the content of turn.cli_password_file (read by load_config_file).
+  // Derived from several keys, in one place (load_config_file), after a reload has restored the keys that
+  // need a restart.
+  bool any_origin = true;  // server.allowed_origins holds "*"
+  // turn.cli_password, or else the content of turn.cli_password_file. Both keys need a restart, so a reload
+  // keeps the running value.
   std::string turn_cli_password;
 };
 
-// One declared key. `parse` stores a textual value into a Config (or explains why it cannot);
-// `show` renders the current value in the same textual form.
+// One declared key. `parse` is the key's only parser: it stores a textual value, parsed, into a Config (or
+// explains why it cannot); the daemon and --check-config both go through it. `show` renders the stored
+// value in canonical textual form, which `parse` reads back to the same value. `copy` copies the key's value
+// from one Config to another (a reload keeps restart-only keys this way).
 struct ConfigKey {
   std::string_view name;  // "section.key"
   std::string_view default_value;
@@ -136,14 +148,25 @@ struct ConfigKey {
   std::string_view doc;
   std::function<Result<void>(Config&, std::string_view)> parse;
   std::function<std::string(const Config&)> show;
+  std::function<void(Config& to, const Config& from)> copy;
+  // The value must never be printed: logs and error messages name the key only.
+  bool secret = false;
 };
+
+// `show` for values that may be printed: secret keys read "(secret)".
+std::string printable_value(const ConfigKey& key, const Config& config);
 
 const std::vector<ConfigKey>& config_keys();
 const ConfigKey* find_config_key(std::string_view name);
 
 // Parses INI text. Errors read `<origin>:<line>: <reason>`.
 Result<Config> parse_config(std::string_view text, std::string_view origin);
-Result<Config> load_config_file(const std::string& path);
+
+// Reads and parses a config file and computes the derived values. Startup and --check-config pass no
+// `running`; a reload passes the running config, whose restart-only keys (and the values derived from them)
+// then replace the file's, and whose names are listed in `restart_required` when the file changed them.
+Result<Config> load_config_file(const std::string& path, const Config* running = nullptr,
+                                std::vector<std::string_view>* restart_required = nullptr);
 
 // Keys whose rendered values differ between two configs, in table order.
 std::vector<std::string_view> changed_keys(const Config& before, const Config& after);

@@ -13,46 +13,27 @@ Error located(std::string_view origin, int line, const std::string& why) {
   return make_error(std::string(origin) + ":" + std::to_string(line) + ": " + why);
 }
 
-LogLevel level_from_name(std::string_view name) {
-  if (name == "debug") return LogLevel::debug;
-  if (name == "warn") return LogLevel::warn;
-  if (name == "error") return LogLevel::error;
-  return LogLevel::info;
-}
-
-// Fills the derived fields and checks rules that span keys. `line_of` gives a line to blame.
-Result<void> finish(Config& c, std::string_view origin, int pong_line, int turn_line) {
-  if (c.turn.enabled() && c.turn.realm.empty()) {
-    return located(origin, turn_line, "turn.urls is set, so turn.realm must be set too");
-  }
-  if (c.turn.enabled() && c.turn.cli_password.empty() && c.turn.cli_password_file.empty()) {
-    return located(origin, turn_line,
-                   "turn.urls is set, so turn.cli_password or turn.cli_password_file must be set");
-  }
-  if (c.turn.min_port > c.turn.max_port) {
-    return located(origin, turn_line, "turn.min_port must not exceed turn.max_port");
-  }
-  if (c.signaling.pong_timeout_seconds <= c.signaling.ping_interval_seconds) {
-    return located(origin, pong_line,
-                   "signaling.pong_timeout_seconds must be greater than signaling.ping_interval_seconds");
-  }
-  c.admin_ranges.clear();
-  for (const auto& text : c.admin.allow_from) c.admin_ranges.push_back(*CidrRange::parse(text));
-  c.any_origin = false;
-  for (const auto& origin_entry : c.server.allowed_origins) c.any_origin |= origin_entry == "*";
-  c.log_level = level_from_name(c.log.level);
-  return {};
-}
-
-}  // namespace
-
-Result<Config> parse_config(std::string_view text, std::string_view origin) {
+// A parsed file before the cross-key checks, with the lines to blame for them.
+struct ParsedFile {
   Config config;
+  int pong_line = 0;
+  int turn_line = 0;
+};
+
+// A secret key's error must not echo its value, whatever the parser wrote.
+std::string without_value(std::string message, std::string_view value) {
+  if (value.empty()) return message;
+  for (auto at = message.find(value); at != std::string::npos; at = message.find(value, at)) {
+    message.replace(at, value.size(), "(secret)");
+  }
+  return message;
+}
+
+Result<ParsedFile> parse_keys(std::string_view text, std::string_view origin) {
+  ParsedFile parsed;
   std::string section;
   std::set<std::string> seen;
   int line_number = 0;
-  int pong_line = 0;
-  int turn_line = 0;
   std::istringstream in{std::string(text)};
   for (std::string raw; std::getline(in, raw);) {
     ++line_number;
@@ -77,19 +58,51 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     const ConfigKey* key = find_config_key(name);
     if (key == nullptr) return located(origin, line_number, "unknown key " + name);
     if (!seen.insert(name).second) return located(origin, line_number, "duplicate key " + name);
-    if (auto ok = key->parse(config, value); !ok) {
-      return located(origin, line_number, name + ": " + ok.error().message);
+    if (auto ok = key->parse(parsed.config, value); !ok) {
+      std::string why = key->secret ? without_value(ok.error().message, value) : ok.error().message;
+      return located(origin, line_number, name + ": " + why);
     }
     if (name == "signaling.pong_timeout_seconds" || name == "signaling.ping_interval_seconds") {
-      pong_line = std::max(pong_line, line_number);
+      parsed.pong_line = std::max(parsed.pong_line, line_number);
     }
-    if (name.starts_with("turn.")) turn_line = std::max(turn_line, line_number);
+    if (name.starts_with("turn.")) parsed.turn_line = std::max(parsed.turn_line, line_number);
   }
-  if (auto ok = finish(config, origin, pong_line, turn_line); !ok) return ok.error();
-  return config;
+  return parsed;
 }
 
-static Result<std::string> read_file(const std::string& path) {
+// Restart-only keys keep their running value; returns the ones the file changed.
+std::vector<std::string_view> keep_restart_only_keys(Config& fresh, const Config& running) {
+  std::vector<std::string_view> kept;
+  for (const auto& key : config_keys()) {
+    if (key.reloadable || key.show(fresh) == key.show(running)) continue;
+    key.copy(fresh, running);
+    kept.push_back(key.name);
+  }
+  return kept;
+}
+
+// Checks rules that span keys and fills the derived fields other than the CLI password.
+Result<void> finish(const ParsedFile& parsed, Config& c, std::string_view origin) {
+  if (c.turn.enabled() && c.turn.realm.empty()) {
+    return located(origin, parsed.turn_line, "turn.urls is set, so turn.realm must be set too");
+  }
+  if (c.turn.enabled() && c.turn.cli_password.empty() && c.turn.cli_password_file.empty()) {
+    return located(origin, parsed.turn_line,
+                   "turn.urls is set, so turn.cli_password or turn.cli_password_file must be set");
+  }
+  if (c.turn.min_port > c.turn.max_port) {
+    return located(origin, parsed.turn_line, "turn.min_port must not exceed turn.max_port");
+  }
+  if (c.signaling.pong_timeout_seconds <= c.signaling.ping_interval_seconds) {
+    return located(origin, parsed.pong_line,
+                   "signaling.pong_timeout_seconds must be greater than signaling.ping_interval_seconds");
+  }
+  c.any_origin = false;
+  for (const auto& origin_entry : c.server.allowed_origins) c.any_origin |= origin_entry == "*";
+  return {};
+}
+
+Result<std::string> read_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return make_error("cannot open " + path);
   std::ostringstream text;
@@ -98,25 +111,50 @@ static Result<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-Result<Config> load_config_file(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return make_error(path + ":0: " + text.error().message);
-  auto config = parse_config(*text, path);
-  if (!config) return config;
-  // The CLI password: given inline, or kept in a file of its own (generated by the packages, 0640).
-  config->turn_cli_password = config->turn.cli_password;
-  if (config->turn.enabled() && config->turn_cli_password.empty()) {
-    auto secret = read_file(config->turn.cli_password_file);
+// The CLI password: given inline, or kept in a file of its own (generated by the packages, 0640). Its
+// source keys need a restart, so a running daemon keeps the password it started with.
+Result<void> derive_cli_password(Config& c, const std::string& path, const Config* running) {
+  if (running != nullptr && !running->turn_cli_password.empty()) {
+    c.turn_cli_password = running->turn_cli_password;
+    return {};
+  }
+  c.turn_cli_password = c.turn.cli_password;
+  if (c.turn.enabled() && c.turn_cli_password.empty()) {
+    auto secret = read_file(c.turn.cli_password_file);
     if (!secret) {
       return make_error(
           path + ":0: turn.cli_password is empty and turn.cli_password_file: " + secret.error().message);
     }
-    config->turn_cli_password = std::string(trim(*secret));
-    if (config->turn_cli_password.empty()) {
-      return make_error(path + ":0: " + config->turn.cli_password_file + " is empty");
-    }
+    c.turn_cli_password = std::string(trim(*secret));
+    if (c.turn_cli_password.empty())
+      return make_error(path + ":0: " + c.turn.cli_password_file + " is empty");
   }
-  return config;
+  return {};
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, std::string_view origin) {
+  auto parsed = parse_keys(text, origin);
+  if (!parsed) return parsed.error();
+  if (auto ok = finish(*parsed, parsed->config, origin); !ok) return ok.error();
+  return std::move(parsed->config);
+}
+
+Result<Config> load_config_file(const std::string& path, const Config* running,
+                                std::vector<std::string_view>* restart_required) {
+  auto text = read_file(path);
+  if (!text) return make_error(path + ":0: " + text.error().message);
+  auto parsed = parse_keys(*text, path);
+  if (!parsed) return parsed.error();
+  Config& config = parsed->config;
+  if (running != nullptr) {
+    auto kept = keep_restart_only_keys(config, *running);
+    if (restart_required != nullptr) *restart_required = std::move(kept);
+  }
+  if (auto ok = finish(*parsed, config, path); !ok) return ok.error();
+  if (auto ok = derive_cli_password(config, path, running); !ok) return ok.error();
+  return std::move(config);
 }
 
 std::vector<std::string_view> changed_keys(const Config& before, const Config& after) {

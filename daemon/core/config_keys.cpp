@@ -1,4 +1,5 @@
 // The key table: every configuration key declared once, with its type, default, reload rule and doc line.
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -42,144 +43,200 @@ Result<double> parse_decimal(std::string_view text) {
   return v;
 }
 
-template <auto Section, auto Member>
-ConfigKey integer_key(std::string_view name, std::string_view def, std::int64_t min, std::int64_t max,
-                      bool reloadable, std::string_view doc) {
+// A key whose text `parse` turns into the field's value and `show` renders back canonically.
+template <auto Section, auto Member, class Parse, class Show>
+ConfigKey typed_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc,
+                    Parse parse, Show show) {
   return {name,
           def,
           reloadable,
           doc,
-          [min, max](Config& c, std::string_view text) -> Result<void> {
-            auto v = parse_integer(text);
-            if (!v) return v.error();
-            if (*v < min || *v > max) {
-              return make_error("must be between " + std::to_string(min) + " and " + std::to_string(max));
-            }
-            field<Section, Member>(c) = *v;
+          [parse](Config& c, std::string_view text) -> Result<void> {
+            auto value = parse(text);
+            if (!value) return value.error();
+            field<Section, Member>(c) = std::move(*value);
             return {};
           },
-          [](const Config& c) { return std::to_string(field<Section, Member>(c)); }};
+          [show](const Config& c) -> std::string { return show(field<Section, Member>(c)); },
+          [](Config& to, const Config& from) { field<Section, Member>(to) = field<Section, Member>(from); }};
+}
+
+ConfigKey secret(ConfigKey key) {
+  key.secret = true;
+  return key;
+}
+
+template <auto Section, auto Member>
+ConfigKey integer_key(std::string_view name, std::string_view def, std::int64_t min, std::int64_t max,
+                      bool reloadable, std::string_view doc) {
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc,
+      [min, max](std::string_view text) -> Result<std::int64_t> {
+        auto v = parse_integer(text);
+        if (!v) return v.error();
+        if (*v < min || *v > max) {
+          return make_error("must be between " + std::to_string(min) + " and " + std::to_string(max));
+        }
+        return *v;
+      },
+      [](std::int64_t v) { return std::to_string(v); });
 }
 
 // Seconds and rates: decimal numbers within [min, max]; min == 0 allows 0 (= off for rates).
 template <auto Section, auto Member>
 ConfigKey decimal_key(std::string_view name, std::string_view def, double min, double max, bool reloadable,
                       std::string_view doc) {
-  return {name,
-          def,
-          reloadable,
-          doc,
-          [min, max](Config& c, std::string_view text) -> Result<void> {
-            auto v = parse_decimal(text);
-            if (!v) return v.error();
-            if (*v < min || *v > max) {
-              return make_error("must be between " + format_number(min) + " and " + format_number(max));
-            }
-            field<Section, Member>(c) = *v;
-            return {};
-          },
-          [](const Config& c) { return format_number(field<Section, Member>(c)); }};
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc,
+      [min, max](std::string_view text) -> Result<double> {
+        auto v = parse_decimal(text);
+        if (!v) return v.error();
+        if (*v < min || *v > max) {
+          return make_error("must be between " + format_number(min) + " and " + format_number(max));
+        }
+        return *v;
+      },
+      [](double v) { return format_number(v); });
 }
 
 template <auto Section, auto Member>
 ConfigKey bool_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc) {
-  return {name,
-          def,
-          reloadable,
-          doc,
-          [](Config& c, std::string_view text) -> Result<void> {
-            if (text == "true") {
-              field<Section, Member>(c) = true;
-            } else if (text == "false") {
-              field<Section, Member>(c) = false;
-            } else {
-              return make_error("expected true or false, got '" + std::string(text) + "'");
-            }
-            return {};
-          },
-          [](const Config& c) { return std::string(field<Section, Member>(c) ? "true" : "false"); }};
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc,
+      [](std::string_view text) -> Result<bool> {
+        if (text == "true") return true;
+        if (text == "false") return false;
+        return make_error("expected true or false, got '" + std::string(text) + "'");
+      },
+      [](bool v) { return std::string(v ? "true" : "false"); });
 }
 
-template <auto Section, auto Member>
-ConfigKey choice_key(std::string_view name, std::string_view def, std::vector<std::string_view> choices,
+template <class Enum>
+struct Choice {
+  std::string_view text;
+  Enum value;
+};
+
+constexpr std::array<Choice<SqliteSynchronous>, 2> kSynchronousChoices = {
+    {{"full", SqliteSynchronous::full}, {"normal", SqliteSynchronous::normal}}};
+constexpr std::array<Choice<TurnMode>, 2> kTurnModeChoices = {
+    {{"long-term", TurnMode::long_term}, {"rest", TurnMode::rest}}};
+constexpr std::array<Choice<LogLevel>, 4> kLogLevelChoices = {{{"debug", LogLevel::debug},
+                                                               {"info", LogLevel::info},
+                                                               {"warn", LogLevel::warn},
+                                                               {"error", LogLevel::error}}};
+
+template <class Enum, std::size_t N>
+std::string_view choice_text(const std::array<Choice<Enum>, N>& choices, Enum value) {
+  for (const auto& choice : choices) {
+    if (choice.value == value) return choice.text;
+  }
+  return "?";
+}
+
+// One of a fixed set of words, stored as the matching enum value.
+template <auto Section, auto Member, class Enum, std::size_t N>
+ConfigKey choice_key(std::string_view name, std::string_view def, const std::array<Choice<Enum>, N>& choices,
                      bool reloadable, std::string_view doc) {
-  return {name,
-          def,
-          reloadable,
-          doc,
-          [choices](Config& c, std::string_view text) -> Result<void> {
-            for (auto choice : choices) {
-              if (text == choice) {
-                field<Section, Member>(c) = std::string(text);
-                return {};
-              }
-            }
-            std::string all;
-            for (auto choice : choices) all += (all.empty() ? "" : ", ") + std::string(choice);
-            return make_error("expected one of " + all + ", got '" + std::string(text) + "'");
-          },
-          [](const Config& c) { return field<Section, Member>(c); }};
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc,
+      [&choices](std::string_view text) -> Result<Enum> {
+        for (const auto& choice : choices) {
+          if (text == choice.text) return choice.value;
+        }
+        std::string all;
+        for (const auto& choice : choices) all += (all.empty() ? "" : ", ") + std::string(choice.text);
+        return make_error("expected one of " + all + ", got '" + std::string(text) + "'");
+      },
+      [&choices](Enum value) { return std::string(choice_text(choices, value)); });
 }
 
 // Free text, checked by `validate`.
 template <auto Section, auto Member>
 ConfigKey text_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc,
                    Result<void> (*validate)(std::string_view)) {
-  return {name,
-          def,
-          reloadable,
-          doc,
-          [validate](Config& c, std::string_view text) -> Result<void> {
-            if (auto ok = validate(text); !ok) return ok;
-            field<Section, Member>(c) = std::string(text);
-            return {};
-          },
-          [](const Config& c) { return field<Section, Member>(c); }};
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc,
+      [validate](std::string_view text) -> Result<std::string> {
+        if (auto ok = validate(text); !ok) return ok.error();
+        return std::string(text);
+      },
+      [](const std::string& v) { return v; });
 }
 
-// Comma-separated list; each item checked by `validate`.
-template <auto Section, auto Member>
+// Comma-separated list; each item turned into an Item by `parse_item`. `show` joins items with ", ".
+template <auto Section, auto Member, class Item>
 ConfigKey list_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc,
-                   Result<void> (*validate)(std::string_view)) {
-  return {name,
-          def,
-          reloadable,
-          doc,
-          [validate](Config& c, std::string_view text) -> Result<void> {
-            std::vector<std::string> items;
-            for (auto item : split_trimmed(text, ',')) {
-              if (item.empty()) continue;
-              if (auto ok = validate(item); !ok) return ok;
-              items.emplace_back(item);
-            }
-            field<Section, Member>(c) = std::move(items);
-            return {};
-          },
-          [](const Config& c) { return join(field<Section, Member>(c), ", "); }};
+                   Result<Item> (*parse_item)(std::string_view), std::string (*show_item)(const Item&)) {
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc,
+      [parse_item](std::string_view text) -> Result<std::vector<Item>> {
+        std::vector<Item> items;
+        for (auto item : split_trimmed(text, ',')) {
+          if (item.empty()) continue;
+          auto parsed = parse_item(item);
+          if (!parsed) return parsed.error();
+          items.push_back(std::move(*parsed));
+        }
+        return items;
+      },
+      [show_item](const std::vector<Item>& items) {
+        std::string out;
+        for (const auto& item : items) out += (out.empty() ? "" : ", ") + show_item(item);
+        return out;
+      });
 }
 
-Result<void> validate_listen(std::string_view text) {
-  auto parsed = parse_listen_address(text);
-  if (!parsed) return parsed.error();
-  return {};
+// host:port, stored parsed.
+template <auto Section, auto Member>
+ConfigKey address_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc) {
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc, [](std::string_view text) { return parse_listen_address(text); },
+      [](const ListenAddress& address) { return address.to_string(); });
 }
 
-Result<void> validate_path(std::string_view text) {
-  if (text.empty()) return make_error("must not be empty");
-  return {};
+// turn.urls: turn-auth's parser is the one that decides; the credential issuer hands out this list as is.
+template <auto Section, auto Member>
+ConfigKey ice_urls_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc) {
+  return typed_key<Section, Member>(
+      name, def, reloadable, doc, [](std::string_view text) { return turn_auth::parse_turn_urls(text); },
+      [](const turn_auth::IceServerUrls& urls) {
+        std::vector<std::string> all = urls.stun;
+        all.insert(all.end(), urls.turn.begin(), urls.turn.end());
+        return join(all, ", ");
+      });
 }
 
-Result<void> validate_origin(std::string_view text) {
-  if (text == "*") return {};
+Result<std::string> checked_origin(std::string_view text) {
+  if (text == "*") return std::string(text);
   if (text.starts_with("http://") || text.starts_with("https://")) {
-    if (text.find_first_of(" /", text.find("//") + 2) == std::string_view::npos) return {};
+    if (text.find_first_of(" /", text.find("//") + 2) == std::string_view::npos) return std::string(text);
   }
   return make_error("origin must be * or scheme://host[:port], got '" + std::string(text) + "'");
 }
 
-Result<void> validate_cidr(std::string_view text) {
-  auto parsed = CidrRange::parse(text);
-  if (!parsed) return parsed.error();
+Result<std::string> checked_peer_range(std::string_view text) {
+  auto dash = text.find('-');
+  if (auto first = IpAddress::parse(text.substr(0, dash)); !first) return first.error();
+  if (dash != std::string_view::npos) {
+    if (auto last = IpAddress::parse(text.substr(dash + 1)); !last) return last.error();
+  }
+  return std::string(text);
+}
+
+std::string show_text(const std::string& text) {
+  return text;
+}
+
+std::string show_cidr(const CidrRange& range) {
+  return range.to_string();
+}
+
+Result<void> validate_path(std::string_view text) {
+  if (text.empty()) return make_error("must not be empty");
+  for (unsigned char c : text) {
+    if (c < ' ' || c == 0x7f) return make_error("must not contain control characters");
+  }
   return {};
 }
 
@@ -190,13 +247,6 @@ Result<void> validate_realm(std::string_view text) {
     if (!ok) return make_error("realm may hold only letters, digits, '.' and '-'");
   }
   return {};
-}
-
-Result<void> validate_turn_url(std::string_view text) {
-  if (text.starts_with("stun:") || text.starts_with("turn:") || text.starts_with("turns:")) {
-    if (text.find_first_of(" \t\"") == std::string_view::npos) return {};
-  }
-  return make_error("expected a stun:, turn: or turns: URL, got '" + std::string(text) + "'");
 }
 
 Result<void> validate_secret(std::string_view text) {
@@ -213,15 +263,21 @@ Result<void> validate_optional_ip(std::string_view text) {
   return {};
 }
 
-Result<void> validate_any(std::string_view) {
+// Optional file names: empty or printable text.
+Result<void> validate_optional_path(std::string_view text) {
+  for (unsigned char c : text) {
+    if (c < ' ' || c == 0x7f) return make_error("must not contain control characters");
+  }
   return {};
 }
 
-Result<void> validate_peer_range(std::string_view text) {
-  auto dash = text.find('-');
-  if (auto first = IpAddress::parse(text.substr(0, dash)); !first) return first.error();
-  if (dash != std::string_view::npos) {
-    if (auto last = IpAddress::parse(text.substr(dash + 1)); !last) return last.error();
+// coturn's external-ip: empty, a public address, or public/private.
+Result<void> validate_external_ip(std::string_view text) {
+  if (text.empty()) return {};
+  auto slash = text.find('/');
+  if (auto public_ip = IpAddress::parse(text.substr(0, slash)); !public_ip) return public_ip.error();
+  if (slash != std::string_view::npos) {
+    if (auto private_ip = IpAddress::parse(text.substr(slash + 1)); !private_ip) return private_ip.error();
   }
   return {};
 }
@@ -233,14 +289,13 @@ std::vector<ConfigKey> build_table() {
   using C = Config;
   return {
       // [server]
-      text_key<&C::server, &ServerConfig::listen>(
+      address_key<&C::server, &ServerConfig::listen>(
           "server.listen", "127.0.0.1:8080", false,
-          "Address and port for HTTP and WebSocket (IPv6 as [::1]:8080; port 0 picks a free port).",
-          validate_listen),
+          "Address and port for HTTP and WebSocket (IPv6 as [::1]:8080; port 0 picks a free port)."),
       list_key<&C::server, &ServerConfig::allowed_origins>(
           "server.allowed_origins", "*", true,
           "Comma-separated origins allowed by CORS and the WebSocket Origin check; * allows any.",
-          validate_origin),
+          checked_origin, show_text),
       decimal_key<&C::server, &ServerConfig::request_timeout_seconds>(
           "server.request_timeout_seconds", "10", 0.1, 3600, true,
           "Seconds a request may take to arrive completely before 408 request_timeout."),
@@ -255,7 +310,7 @@ std::vector<ConfigKey> build_table() {
           "database.path", "/var/lib/turnpike/turnpike.db", false,
           "The SQLite file shared with coturn (WAL mode; never replace it by renaming).", validate_path),
       choice_key<&C::database, &DatabaseConfig::synchronous>(
-          "database.synchronous", "full", {"full", "normal"}, false,
+          "database.synchronous", "full", kSynchronousChoices, false,
           "SQLite durability: full syncs every commit; normal may lose the last commits on power loss."),
       integer_key<&C::database, &DatabaseConfig::busy_timeout_ms>(
           "database.busy_timeout_ms", "2000", 0, 60000, false,
@@ -336,32 +391,32 @@ std::vector<ConfigKey> build_table() {
       // [admin]
       list_key<&C::admin, &AdminConfig::allow_from>(
           "admin.allow_from", "127.0.0.0/8, ::1", true,
-          "Addresses or CIDR ranges allowed on /rooms, /metrics and /admin/*.", validate_cidr),
+          "Addresses or CIDR ranges allowed on /rooms, /metrics and /admin/*.", CidrRange::parse, show_cidr),
       text_key<&C::admin, &AdminConfig::socket>(
           "admin.socket", "/run/turnpike/admin.sock", false,
-          "Unix socket of the admin API used by turnpikectl (mode 0660); empty: none.", validate_any),
+          "Unix socket of the admin API used by turnpikectl (mode 0660); empty: none.",
+          validate_optional_path),
       // [turn]
       choice_key<&C::turn, &TurnConfig::mode>(
-          "turn.mode", "long-term", {"long-term", "rest"}, false,
+          "turn.mode", "long-term", kTurnModeChoices, false,
           "long-term: one coturn user per room and device (O(1) logins); rest: one shared secret per room."),
       text_key<&C::turn, &TurnConfig::realm>("turn.realm", "", false,
                                              "coturn realm; required when turn.urls is set.", validate_realm),
-      list_key<&C::turn, &TurnConfig::urls>(
+      ice_urls_key<&C::turn, &TurnConfig::urls>(
           "turn.urls", "", true,
-          "Comma-separated stun:/turn:/turns: URLs handed to clients; empty switches per-room TURN off.",
-          validate_turn_url),
+          "Comma-separated stun:/turn:/turns: URLs handed to clients; empty switches per-room TURN off."),
       decimal_key<&C::turn, &TurnConfig::ttl_seconds>("turn.ttl_seconds", "3600", 10, 30 * 86400, true,
                                                       "Lifetime of one TURN credential."),
-      text_key<&C::turn, &TurnConfig::cli_address>(
+      address_key<&C::turn, &TurnConfig::cli_address>(
           "turn.cli_address", "127.0.0.1:5766", false,
-          "coturn's admin CLI (telnet), used to end revoked sessions.", validate_listen),
-      text_key<&C::turn, &TurnConfig::cli_password>(
+          "coturn's admin CLI (telnet), used to end revoked sessions."),
+      secret(text_key<&C::turn, &TurnConfig::cli_password>(
           "turn.cli_password", "", false,
-          "Password of coturn's admin CLI; empty: read from turn.cli_password_file.", validate_secret),
+          "Password of coturn's admin CLI; empty: read from turn.cli_password_file.", validate_secret)),
       text_key<&C::turn, &TurnConfig::cli_password_file>(
           "turn.cli_password_file", "/etc/turnpike/coturn-cli-password", false,
           "File holding the CLI password when turn.cli_password is empty (the packages generate it).",
-          validate_any),
+          validate_optional_path),
       text_key<&C::turn, &TurnConfig::listening_ip>("turn.listening_ip", "", false,
                                                     "Address coturn listens on; empty: all addresses.",
                                                     validate_optional_ip),
@@ -379,12 +434,12 @@ std::vector<ConfigKey> build_table() {
                                                    "Highest relay port."),
       text_key<&C::turn, &TurnConfig::external_ip>(
           "turn.external_ip", "", false, "Public address of a TURN server behind NAT (coturn external-ip).",
-          validate_any),
+          validate_external_ip),
       text_key<&C::turn, &TurnConfig::cert>("turn.cert", "", false,
                                             "TLS certificate file for turns: (empty: no TLS/DTLS listeners).",
-                                            validate_any),
+                                            validate_optional_path),
       text_key<&C::turn, &TurnConfig::pkey>("turn.pkey", "", false, "TLS private key file for turn.cert.",
-                                            validate_any),
+                                            validate_optional_path),
       list_key<&C::turn, &TurnConfig::denied_peer_ips>(
           "turn.denied_peer_ips",
           "0.0.0.0-0.255.255.255, 10.0.0.0-10.255.255.255, 100.64.0.0-100.127.255.255, "
@@ -392,7 +447,7 @@ std::vector<ConfigKey> build_table() {
           "169.254.0.0-169.254.255.255, 172.16.0.0-172.31.255.255, 192.0.0.0-192.0.0.255, "
           "192.168.0.0-192.168.255.255, 198.18.0.0-198.19.255.255, 240.0.0.0-255.255.255.255, ::1, "
           "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff, fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-          false, "Peer address ranges (a or a-b) the relay must never reach.", validate_peer_range),
+          false, "Peer address ranges (a or a-b) the relay must never reach.", checked_peer_range, show_text),
       bool_key<&C::turn, &TurnConfig::allow_loopback_peers>(
           "turn.allow_loopback_peers", "false", false,
           "Let the relay reach loopback peers (tests on one machine only)."),
@@ -401,12 +456,28 @@ std::vector<ConfigKey> build_table() {
           "First retry interval for ending revoked sessions while coturn is unreachable (backs off to 30 "
           "s)."),
       // [log]
-      choice_key<&C::log, &LogConfig::level>("log.level", "info", {"debug", "info", "warn", "error"}, true,
+      choice_key<&C::log, &LogConfig::level>("log.level", "info", kLogLevelChoices, true,
                                              "Lowest level written to stderr."),
   };
 }
 
 }  // namespace
+
+std::string_view to_string(SqliteSynchronous value) {
+  return choice_text(kSynchronousChoices, value);
+}
+
+std::string_view to_string(TurnMode value) {
+  return choice_text(kTurnModeChoices, value);
+}
+
+std::string_view to_string(LogLevel value) {
+  return choice_text(kLogLevelChoices, value);
+}
+
+std::string printable_value(const ConfigKey& key, const Config& config) {
+  return key.secret ? std::string("(secret)") : key.show(config);
+}
 
 const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> table = build_table();

@@ -34,26 +34,11 @@ Listener::~Listener() {
 }
 
 Result<ListenAddress> Listener::listen(const ListenAddress& address) {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-  auto ip = IpAddress::parse(address.host);
-  if (!ip) return ip.error();
-  if (address.host.find(':') == std::string::npos) {
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(address.port);
-    inet_pton(AF_INET, address.host.c_str(), &v4->sin_addr);
-    length = sizeof *v4;
-  } else {
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(address.port);
-    inet_pton(AF_INET6, address.host.c_str(), &v6->sin6_addr);
-    length = sizeof *v6;
-  }
+  auto socket_address = to_socket_address(address);
+  if (!socket_address) return socket_address.error();
   listener_.reset(evconnlistener_new_bind(
       base_, &Listener::on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-      1024, reinterpret_cast<sockaddr*>(&storage), static_cast<int>(length)));
+      1024, socket_address->get(), static_cast<int>(socket_address->length)));
   if (!listener_) {
     return make_error("cannot listen on " + address.host + ":" + std::to_string(address.port) + ": " +
                       std::strerror(errno));

@@ -82,7 +82,7 @@ http::Response OpsApi::admin_status(const RequestContext& ctx) {
       {"signalingRooms", ports_.signaling.rooms().room_count()},
       {"turn",
        {{"enabled", ctx.config.turn.enabled()},
-        {"mode", ctx.config.turn.mode},
+        {"mode", std::string(to_string(ctx.config.turn.mode))},
         {"killsPending", pending_kills ? *pending_kills : -1}}},
       {"config", ports_.host.config_path()},
   };

@@ -7,7 +7,6 @@ namespace turnpike {
 
 std::string render_coturn_config(const Config& config, std::string_view source_path) {
   const TurnConfig& turn = config.turn;
-  auto cli = parse_listen_address(turn.cli_address);
   std::string out;
   auto line = [&out](std::string_view key, std::string_view value = {}) {
     out += key;
@@ -30,15 +29,13 @@ std::string render_coturn_config(const Config& config, std::string_view source_p
   line("realm", turn.realm);
   // coturn reads users (long-term) or secrets (rest) from turnpike's own database file.
   line("userdb", std::filesystem::absolute(config.database.path).string());
-  line(turn.mode == "rest" ? "use-auth-secret" : "lt-cred-mech");
+  line(turn.mode == TurnMode::rest ? "use-auth-secret" : "lt-cred-mech");
   line("fingerprint");
   line("no-multicast-peers");
   for (const auto& range : turn.denied_peer_ips) line("denied-peer-ip", range);
   if (turn.allow_loopback_peers) line("allow-loopback-peers");
-  if (cli) {
-    line("cli-ip", cli->host);
-    line("cli-port", std::to_string(cli->port));
-  }
+  line("cli-ip", turn.cli_address.host);
+  line("cli-port", std::to_string(turn.cli_address.port));
   line("cli-password", config.turn_cli_password);
   if (!turn.cert.empty() && !turn.pkey.empty()) {
     line("cert", turn.cert);

@@ -2,7 +2,6 @@
 #include "turn/credential_issuer.hpp"
 
 #include "core/random.hpp"
-#include "core/text.hpp"
 #include "turn-auth/credentials.hpp"
 #include "turn-auth/ice_servers.hpp"
 #include "turn/turn_store.hpp"
@@ -26,8 +25,6 @@ bool TurnCredentialIssuer::due_for_renewal(const Config& config, std::int64_t ex
 
 Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const std::string& roomid, int slot,
                                                    std::int64_t now_ms) {
-  auto urls = turn_auth::parse_turn_urls(join(config.turn.urls, ","));
-  if (!urls) return urls.error();
   auto current = store_.newest(roomid, slot, now_ms);
   if (!current) return current.error();
 
@@ -41,7 +38,7 @@ Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const s
     credential.expires_ms = expiry_s * 1000;
     const std::string& realm = config.turn.realm;
     std::string member = roomid + "." + std::to_string(slot);
-    if (config.turn.mode == "rest") {
+    if (config.turn.mode == TurnMode::rest) {
       auto secret = store_.room_secret(roomid, realm, random_hex(kSecretBytes));
       if (!secret) return secret.error();
       credential.username = std::to_string(expiry_s) + ":" + member;
@@ -56,8 +53,9 @@ Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const s
       if (auto ok = store_.insert_long_term(roomid, slot, realm, credential, hmackey); !ok) return ok.error();
     }
   }
-  return IceCredentials{turn_auth::ice_servers_json(*urls, credential.username, credential.credential),
-                        credential.expires_ms};
+  return IceCredentials{
+      turn_auth::ice_servers_json(config.turn.urls, credential.username, credential.credential),
+      credential.expires_ms};
 }
 
 }  // namespace turnpike

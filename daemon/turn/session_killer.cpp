@@ -1,9 +1,7 @@
 // Ending revoked relay sessions through coturn's telnet CLI.
 #include "turn/session_killer.hpp"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <netinet/in.h>
 
 #include <algorithm>
 
@@ -61,12 +59,9 @@ void TurnSessionKiller::run_next() {
     finish_attempt(false, dialog_->error());
     return;
   }
-  auto address = parse_listen_address(config.turn.cli_address);
-  sockaddr_in v4{};
-  v4.sin_family = AF_INET;
-  v4.sin_port = htons(address ? address->port : 0);
-  if (!address || inet_pton(AF_INET, address->host.c_str(), &v4.sin_addr) != 1) {
-    finish_attempt(false, "turn.cli_address must be an IPv4 address");
+  auto address = to_socket_address(config.turn.cli_address);
+  if (!address) {
+    finish_attempt(false, "turn.cli_address: " + address.error().message);
     return;
   }
   connection_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
@@ -74,7 +69,7 @@ void TurnSessionKiller::run_next() {
                     this);
   bufferevent_enable(connection_.get(), EV_READ | EV_WRITE);
   timer_.start(kAttemptTimeoutSeconds);
-  if (bufferevent_socket_connect(connection_.get(), reinterpret_cast<sockaddr*>(&v4), sizeof v4) != 0) {
+  if (bufferevent_socket_connect(connection_.get(), address->get(), static_cast<int>(address->length)) != 0) {
     finish_attempt(false, "cannot connect to coturn's CLI");
   }
 }

@@ -306,6 +306,8 @@ BAD_CONFIGS = {
     "zero duration": (["[pairing]", "sweep_interval_seconds = 0"], 2),
     "negative duration": (["[pairing]", "room_ttl_seconds = -1"], 2),
     "bad log level": (["[log]", "level = loud"], 2),
+    "turn url without host": (["[turn]", "realm = example.org", "cli_password = pw", "urls = turn:"], 4),
+    "ipv6 cli address without brackets": (["[turn]", "cli_address = ::1:5766"], 2),
     "pong timeout not above ping interval": (
         ["[signaling]", "ping_interval_seconds = 30", "pong_timeout_seconds = 30"], None),
 }
@@ -326,6 +328,31 @@ def test_check_config_reports_file_and_line(tmp_path, case):
         assert f"{conf}:{expected_line}:" in out.stderr or f"{conf}:{expected_line + 1}:" in out.stderr, out.stderr
     else:
         assert f"{conf}:{expected_line}: " in out.stderr, out.stderr
+
+
+def test_check_config_refuses_what_the_daemon_could_not_use(tmp_path):
+    conf = tmp_path / "turn.conf"
+    conf.write_text("\n".join(base_lines(tmp_path) + ["[turn]", "realm = example.org", "cli_password = pw",
+                                                      "urls = stun:s.example.org, turn:"]) + "\n")
+    out = run_turnpiked("--config", str(conf), "--check-config")
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert f'{conf}:9: turn.urls: ICE server URL "turn:" has no host' in out.stderr, out.stderr
+
+
+def test_check_config_accepts_an_ipv6_cli_address(tmp_path):
+    conf = tmp_path / "turn6.conf"
+    conf.write_text("\n".join(base_lines(tmp_path) + ["[turn]", "cli_address = [::1]:5766"]) + "\n")
+    out = run_turnpiked("--config", str(conf), "--check-config")
+    assert out.returncode == 0, out.stderr
+
+
+def test_check_config_never_echoes_a_secret(tmp_path):
+    conf = tmp_path / "secret.conf"
+    conf.write_text("\n".join(base_lines(tmp_path) + ["[turn]", 'cli_password = "hunter2 hunter3"']) + "\n")
+    out = run_turnpiked("--config", str(conf), "--check-config")
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert f"{conf}:7: turn.cli_password: " in out.stderr, out.stderr
+    assert "hunter" not in out.stderr + out.stdout
 
 
 def test_start_with_an_unknown_key_fails_with_exit_2(tmp_path):
@@ -375,6 +402,14 @@ def test_sighup_keeps_restart_only_keys(start_daemon):
     wait_for_log(d, r"event=config_restart_required .*key=database\.synchronous")
     assert_serving(d)  # still on the old port
     Api(d.url).pair("dev-A", "dev-B")
+
+
+def test_sighup_keeps_the_running_cli_password_and_never_logs_it(start_daemon):
+    d = start_daemon({"turn.cli_password": "pw-alpha-7781", "log.level": "debug"})
+    d.reload({"turn.cli_password": "pw-bravo-9923", "limits.max_body_bytes": 1000})
+    wait_for_log(d, r"event=config_restart_required .*key=turn\.cli_password")
+    wait_for_log(d, r"event=config_reloaded .*changed=limits\.max_body_bytes")
+    assert "pw-alpha-7781" not in d.log() and "pw-bravo-9923" not in d.log()
 
 
 def test_sigterm_exits_0_promptly_with_open_connections(start_daemon):

@@ -501,6 +501,27 @@ def test_delete_revokes_only_that_rooms_credentials(start_daemon, mode):
     assert_kill_pending_and_retried(d)
 
 
+def test_kills_connect_to_an_ipv6_cli_address(start_daemon):
+    """turn.cli_address may be IPv6: the session killer connects there (here a listener that answers nothing)."""
+    cli = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        cli.bind(("::1", 0))
+    except OSError:
+        cli.close()
+        pytest.skip("no IPv6 loopback")
+    with cli:
+        cli.listen(4)
+        cli.settimeout(5)
+        port = cli.getsockname()[1]
+        d = start_daemon(revocation_config("long-term", turn__cli_address=f"[::1]:{port}"))
+        gone, _, _, _ = two_rooms_with_credentials(d, "long-term")
+        r = requests.delete(d.url + "/api/rooms", json={"roomid": gone}, timeout=5)
+        assert r.status_code == 200
+        conn, peer = cli.accept()
+        conn.close()
+        assert peer[0] == "::1"
+
+
 def test_purge_revokes_only_that_rooms_credentials(start_daemon, mode):
     d = start_daemon(revocation_config(mode))
     gone, kept, creds, secrets = two_rooms_with_credentials(d, mode)

@@ -1,15 +1,20 @@
 // Config parsing: the key table, file errors with file:line, reload diffs, and the shipped conf file.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
 #include "core/config.hpp"
 #include "core/text.hpp"
+#include "turn-auth/ice_servers.hpp"
 
 namespace turnpike {
 namespace {
@@ -17,11 +22,11 @@ namespace {
 TEST(Config, EmptyFileGivesDefaults) {
   auto config = parse_config("", "t.conf");
   ASSERT_TRUE(config.ok()) << config.error().message;
-  EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(config->server.listen, (ListenAddress{"127.0.0.1", 8080}));
   EXPECT_EQ(config->limits.max_body_bytes, 16384);
   EXPECT_TRUE(config->signaling.require_known_room);
   EXPECT_TRUE(config->any_origin);
-  EXPECT_EQ(config->admin_ranges.size(), 2u);
+  EXPECT_EQ(config->admin.allow_from.size(), 2u);
 }
 
 TEST(Config, ParsesSectionsCommentsAndValues) {
@@ -31,7 +36,7 @@ TEST(Config, ParsesSectionsCommentsAndValues) {
       "ping_interval_seconds = 0.2\npong_timeout_seconds = 0.5\nrequire_known_room = false\n",
       "t.conf");
   ASSERT_TRUE(config.ok()) << config.error().message;
-  EXPECT_EQ(config->server.listen, "[::1]:9000");
+  EXPECT_EQ(config->server.listen, (ListenAddress{"::1", 9000}));
   EXPECT_EQ(config->server.allowed_origins,
             (std::vector<std::string>{"https://a.example", "http://b.example:8080"}));
   EXPECT_FALSE(config->any_origin);
@@ -199,6 +204,495 @@ TEST(Config, ReferenceDocumentsEveryKey) {
     std::string row = "| `" + std::string(key.name) + "` | `" + std::string(key.default_value) + "` |";
     EXPECT_NE(text.str().find(row), std::string::npos) << "docs/CONFIG.md lacks the row starting " << row;
   }
+}
+
+// One row per key: a value other than the default that must parse, the canonical text `show` renders for
+// it, what the daemon then sees (the typed field its users read), and values that must be refused.
+struct KeyCase {
+  std::string_view key;
+  std::string good;
+  std::string canonical;
+  std::function<bool(const Config&)> used;
+  std::vector<std::string> bad;
+};
+
+std::vector<KeyCase> key_cases() {
+  using Urls = turn_auth::IceServerUrls;
+  return {
+      {"server.listen",
+       "[::1]:9000",
+       "[::1]:9000",
+       [](const Config& c) {
+         return c.server.listen == ListenAddress{"::1", 9000};
+       },
+       {"localhost:80", "127.0.0.1:99999", "::1:80", "[::1]", "127.0.0.1", ""}},
+      {"server.allowed_origins",
+       "https://a.example,http://b.example:8080 ,",
+       "https://a.example, http://b.example:8080",
+       [](const Config& c) {
+         return c.server.allowed_origins ==
+                std::vector<std::string>{"https://a.example", "http://b.example:8080"};
+       },
+       {"example.com", "https://a.example/path", "*, ftp://x"}},
+      {"server.request_timeout_seconds",
+       "0.5",
+       "0.5",
+       [](const Config& c) { return c.server.request_timeout_seconds == 0.5; },
+       {"0", "abc", "1e3", "-1"}},
+      {"server.idle_timeout_seconds",
+       "120",
+       "120",
+       [](const Config& c) { return c.server.idle_timeout_seconds == 120; },
+       {"0.01", "86401"}},
+      {"server.shutdown_timeout_seconds",
+       "2.5",
+       "2.5",
+       [](const Config& c) { return c.server.shutdown_timeout_seconds == 2.5; },
+       {"0", "601", "nan", "inf"}},
+      {"database.path",
+       "/tmp/x.db",
+       "/tmp/x.db",
+       [](const Config& c) { return c.database.path == "/tmp/x.db"; },
+       {"", "a\tb"}},
+      {"database.synchronous",
+       "normal",
+       "normal",
+       [](const Config& c) { return c.database.synchronous == SqliteSynchronous::normal; },
+       {"off", "FULL", ""}},
+      {"database.busy_timeout_ms",
+       "0",
+       "0",
+       [](const Config& c) { return c.database.busy_timeout_ms == 0; },
+       {"-1", "60001", "1.5"}},
+      {"database.group_commit",
+       "false",
+       "false",
+       [](const Config& c) { return !c.database.group_commit; },
+       {"no", "0", ""}},
+      {"pairing.joinid_digits",
+       "12",
+       "12",
+       [](const Config& c) { return c.pairing.joinid_digits == 12; },
+       {"3", "13"}},
+      {"pairing.max_expires_seconds",
+       "60",
+       "60",
+       [](const Config& c) { return c.pairing.max_expires_seconds == 60; },
+       {"0", "31536001"}},
+      {"pairing.room_ttl_seconds",
+       "3600",
+       "3600",
+       [](const Config& c) { return c.pairing.room_ttl_seconds == 3600; },
+       {"0", "x"}},
+      {"pairing.sweep_interval_seconds",
+       "0.25",
+       "0.25",
+       [](const Config& c) { return c.pairing.sweep_interval_seconds == 0.25; },
+       {"0", "0.01"}},
+      {"signaling.require_known_room",
+       "false",
+       "false",
+       [](const Config& c) { return !c.signaling.require_known_room; },
+       {"yes"}},
+      {"signaling.ping_interval_seconds",
+       "5",
+       "5",
+       [](const Config& c) { return c.signaling.ping_interval_seconds == 5; },
+       {"0.05", "3601"}},
+      {"signaling.pong_timeout_seconds",
+       "90",
+       "90",
+       [](const Config& c) { return c.signaling.pong_timeout_seconds == 90; },
+       {"0", "7201"}},
+      {"limits.max_header_bytes",
+       "4096",
+       "4096",
+       [](const Config& c) { return c.limits.max_header_bytes == 4096; },
+       {"255", "1048577"}},
+      {"limits.max_body_bytes",
+       "100",
+       "100",
+       [](const Config& c) { return c.limits.max_body_bytes == 100; },
+       {"1", "12abc"}},
+      {"limits.max_message_bytes",
+       "16",
+       "16",
+       [](const Config& c) { return c.limits.max_message_bytes == 16; },
+       {"15"}},
+      {"limits.max_id_bytes",
+       "64",
+       "64",
+       [](const Config& c) { return c.limits.max_id_bytes == 64; },
+       {"0", "65537"}},
+      {"limits.max_purge_ids",
+       "10",
+       "10",
+       [](const Config& c) { return c.limits.max_purge_ids == 10; },
+       {"0"}},
+      {"limits.max_outbound_bytes",
+       "2048",
+       "2048",
+       [](const Config& c) { return c.limits.max_outbound_bytes == 2048; },
+       {"1023"}},
+      {"limits.max_connections",
+       "5",
+       "5",
+       [](const Config& c) { return c.limits.max_connections == 5; },
+       {"0"}},
+      {"limits.max_connections_per_ip",
+       "7",
+       "7",
+       [](const Config& c) { return c.limits.max_connections_per_ip == 7; },
+       {"0"}},
+      {"limits.max_pending_codes",
+       "9",
+       "9",
+       [](const Config& c) { return c.limits.max_pending_codes == 9; },
+       {"0"}},
+      {"limits.rest_rate_per_second",
+       "0",
+       "0",
+       [](const Config& c) { return c.limits.rest_rate_per_second == 0; },
+       {"-0.5"}},
+      {"limits.rest_rate_burst",
+       "1.5",
+       "1.5",
+       [](const Config& c) { return c.limits.rest_rate_burst == 1.5; },
+       {"-1"}},
+      {"limits.ws_messages_per_second",
+       "0",
+       "0",
+       [](const Config& c) { return c.limits.ws_messages_per_second == 0; },
+       {"x"}},
+      {"limits.ws_message_burst",
+       "3",
+       "3",
+       [](const Config& c) { return c.limits.ws_message_burst == 3; },
+       {"-3"}},
+      {"limits.ws_rate_strikes",
+       "0",
+       "0",
+       [](const Config& c) { return c.limits.ws_rate_strikes == 0; },
+       {"-1"}},
+      {"limits.failed_join_per_minute",
+       "0",
+       "0",
+       [](const Config& c) { return c.limits.failed_join_per_minute == 0; },
+       {"1e9x"}},
+      {"admin.allow_from",
+       "10.0.0.0/8,  2001:db8::/32, 192.168.1.5",
+       "10.0.0.0/8, 2001:db8::/32, 192.168.1.5",
+       [](const Config& c) {
+         const auto& ranges = c.admin.allow_from;
+         return ranges.size() == 3 && ranges[0].contains(*IpAddress::parse("10.9.8.7")) &&
+                !ranges[0].contains(*IpAddress::parse("11.0.0.1")) &&
+                ranges[1].contains(*IpAddress::parse("2001:db8::1")) &&
+                ranges[2].contains(*IpAddress::parse("192.168.1.5")) &&
+                !ranges[2].contains(*IpAddress::parse("192.168.1.6"));
+       },
+       {"10.0.0.0/33", "::1/129", "localhost", "10.0.0.0/"}},
+      {"admin.socket", "", "", [](const Config& c) { return c.admin.socket.empty(); }, {"/run/a\tb"}},
+      {"turn.mode",
+       "rest",
+       "rest",
+       [](const Config& c) { return c.turn.mode == TurnMode::rest; },
+       {"long_term", "REST"}},
+      {"turn.realm",
+       "example.org",
+       "example.org",
+       [](const Config& c) { return c.turn.realm == "example.org"; },
+       {"example org", "a/b"}},
+      {"turn.urls",
+       "turns:t.example.org:5349?transport=tcp, stun:s.example.org,,turn:t.example.org",
+       "stun:s.example.org, turns:t.example.org:5349?transport=tcp, turn:t.example.org",
+       [](const Config& c) {
+         Urls expected{{"stun:s.example.org"},
+                       {"turns:t.example.org:5349?transport=tcp", "turn:t.example.org"}};
+         return c.turn.urls.stun == expected.stun && c.turn.urls.turn == expected.turn && c.turn.enabled();
+       },
+       {"turn:", "stun:", "turns:", "http://t.example.org", "TURN:t.example.org",
+        "turn:t.example.org, turn:"}},
+      {"turn.ttl_seconds",
+       "600",
+       "600",
+       [](const Config& c) { return c.turn.ttl_seconds == 600; },
+       {"9", "2592001"}},
+      {"turn.cli_address",
+       "[::1]:5766",
+       "[::1]:5766",
+       [](const Config& c) {
+         auto socket = to_socket_address(c.turn.cli_address);
+         return c.turn.cli_address == ListenAddress{"::1", 5766} && socket.ok() &&
+                socket->family() == AF_INET6 && socket->length == sizeof(sockaddr_in6) &&
+                ntohs(reinterpret_cast<const sockaddr_in6*>(socket->get())->sin6_port) == 5766;
+       },
+       {"coturn:5766", "[::1]:65536", "127.0.0.1"}},
+      {"turn.cli_password",
+       "s3cret",
+       "s3cret",
+       [](const Config& c) { return c.turn.cli_password == "s3cret"; },
+       {"two words", "tab\there"}},
+      {"turn.cli_password_file",
+       "/etc/x",
+       "/etc/x",
+       [](const Config& c) { return c.turn.cli_password_file == "/etc/x"; },
+       {"/etc/\x01"}},
+      {"turn.listening_ip",
+       "::",
+       "::",
+       [](const Config& c) { return c.turn.listening_ip == "::"; },
+       {"0.0.0", "host"}},
+      {"turn.relay_ip",
+       "10.0.0.2",
+       "10.0.0.2",
+       [](const Config& c) { return c.turn.relay_ip == "10.0.0.2"; },
+       {"10.0.0.256"}},
+      {"turn.listening_port",
+       "3479",
+       "3479",
+       [](const Config& c) { return c.turn.listening_port == 3479; },
+       {"0", "65536"}},
+      {"turn.tls_listening_port",
+       "443",
+       "443",
+       [](const Config& c) { return c.turn.tls_listening_port == 443; },
+       {"0"}},
+      {"turn.min_port", "1000", "1000", [](const Config& c) { return c.turn.min_port == 1000; }, {"70000"}},
+      {"turn.max_port", "60000", "60000", [](const Config& c) { return c.turn.max_port == 60000; }, {"0"}},
+      {"turn.external_ip",
+       "203.0.113.5/10.0.0.5",
+       "203.0.113.5/10.0.0.5",
+       [](const Config& c) { return c.turn.external_ip == "203.0.113.5/10.0.0.5"; },
+       {"turn.example.org", "203.0.113.5/x"}},
+      {"turn.cert",
+       "/etc/ssl/t.pem",
+       "/etc/ssl/t.pem",
+       [](const Config& c) { return c.turn.cert == "/etc/ssl/t.pem"; },
+       {"/etc/\x7f"}},
+      {"turn.pkey",
+       "/etc/ssl/t.key",
+       "/etc/ssl/t.key",
+       [](const Config& c) { return c.turn.pkey == "/etc/ssl/t.key"; },
+       {"/a\tb"}},
+      {"turn.denied_peer_ips",
+       "10.0.0.0-10.255.255.255, ::1",
+       "10.0.0.0-10.255.255.255, ::1",
+       [](const Config& c) {
+         return c.turn.denied_peer_ips == std::vector<std::string>{"10.0.0.0-10.255.255.255", "::1"};
+       },
+       {"10.0.0.0/8", "10.0.0.0-x"}},
+      {"turn.allow_loopback_peers",
+       "true",
+       "true",
+       [](const Config& c) { return c.turn.allow_loopback_peers; },
+       {"1"}},
+      {"turn.kill_retry_seconds",
+       "0.5",
+       "0.5",
+       [](const Config& c) { return c.turn.kill_retry_seconds == 0.5; },
+       {"0"}},
+      {"log.level",
+       "warn",
+       "warn",
+       [](const Config& c) { return c.log.level == LogLevel::warn; },
+       {"loud", "WARN", ""}},
+  };
+}
+
+TEST(ConfigKeys, EveryKeyHasACase) {
+  auto cases = key_cases();
+  for (const auto& key : config_keys()) {
+    bool found = false;
+    for (const auto& c : cases) found |= c.key == key.name;
+    EXPECT_TRUE(found) << key.name << " has no row in key_cases()";
+  }
+  EXPECT_EQ(cases.size(), config_keys().size());
+}
+
+// What --check-config accepts is exactly what the daemon runs with: both load through the key's parser, and
+// the parsed value is the one stored in Config for its users.
+TEST(ConfigKeys, WhatParsesIsWhatTheDaemonUses) {
+  for (const auto& c : key_cases()) {
+    SCOPED_TRACE(std::string(c.key));
+    const ConfigKey* key = find_config_key(c.key);
+    ASSERT_NE(key, nullptr);
+    Config parsed;
+    auto ok = key->parse(parsed, c.good);
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_TRUE(c.used(parsed)) << "parsed value differs from what the daemon reads";
+    EXPECT_EQ(key->show(parsed), c.canonical);
+    EXPECT_NE(key->show(parsed), key->show(Config{})) << "pick a good value other than the default";
+    Config again;
+    ASSERT_TRUE(key->parse(again, key->show(parsed)).ok()) << "canonical text must parse back";
+    EXPECT_TRUE(c.used(again));
+    Config copied;
+    key->copy(copied, parsed);
+    EXPECT_TRUE(c.used(copied));
+    // Through the file loader, as --check-config and the daemon read it.
+    auto dot = c.key.find('.');
+    std::string text = "[" + std::string(c.key.substr(0, dot)) + "]\n" + std::string(c.key.substr(dot + 1)) +
+                       " = " + c.good + "\n";
+    // turn.urls switches TURN on, which needs a realm and a CLI password.
+    if (c.key == "turn.urls") text += "realm = r.example\ncli_password = pw\n";
+    auto file = parse_config(text, "t.conf");
+    ASSERT_TRUE(file.ok()) << file.error().message << "\n" << text;
+    EXPECT_TRUE(c.used(*file));
+  }
+}
+
+TEST(ConfigKeys, BadValuesAreRefusedWithFileAndLine) {
+  for (const auto& c : key_cases()) {
+    SCOPED_TRACE(std::string(c.key));
+    const ConfigKey* key = find_config_key(c.key);
+    ASSERT_NE(key, nullptr);
+    ASSERT_FALSE(c.bad.empty()) << "every key needs a value it refuses";
+    for (const auto& bad : c.bad) {
+      Config config;
+      EXPECT_FALSE(key->parse(config, bad).ok()) << "accepted '" << bad << "'";
+      auto dot = c.key.find('.');
+      std::string text = "[" + std::string(c.key.substr(0, dot)) + "]\n" +
+                         std::string(c.key.substr(dot + 1)) + " = " + bad + "\n";
+      auto file = parse_config(text, "t.conf");
+      ASSERT_FALSE(file.ok()) << "accepted '" << bad << "'";
+      EXPECT_EQ(file.error().message.rfind("t.conf:2: " + std::string(c.key) + ": ", 0), 0u)
+          << file.error().message;
+      if (key->secret) {
+        EXPECT_EQ(file.error().message.find(bad), std::string::npos) << "secret value echoed";
+      }
+    }
+  }
+}
+
+TEST(ConfigKeys, SecretKeysAreMarkedAndNeverPrinted) {
+  for (const auto& key : config_keys()) {
+    bool holds_a_secret = key.name.find("password") != std::string_view::npos && !key.name.ends_with("_file");
+    EXPECT_EQ(key.secret, holds_a_secret) << key.name;
+  }
+  auto config = parse_config("[turn]\ncli_password = hunter2\n", "t.conf");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  const ConfigKey* password = find_config_key("turn.cli_password");
+  ASSERT_NE(password, nullptr);
+  EXPECT_EQ(printable_value(*password, *config), "(secret)");
+  EXPECT_EQ(printable_value(*find_config_key("turn.realm"), *config), "");
+  EXPECT_EQ(printable_value(*find_config_key("server.listen"), *config), "127.0.0.1:8080");
+  auto bad = parse_config("[turn]\ncli_password = \"hunter2 \x01x\"\n", "t.conf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.find("hunter2"), std::string::npos) << bad.error().message;
+  EXPECT_EQ(bad.error().message.rfind("t.conf:2: turn.cli_password: ", 0), 0u) << bad.error().message;
+}
+
+// Once turn.urls = turn: passed the config check and then failed every credential issue.
+TEST(ConfigKeys, TurnUrlWithoutHostIsRefusedWhenTheFileIsRead) {
+  auto config = parse_config(
+      "[turn]\nrealm = example.org\ncli_password = pw\nurls = stun:s.example.org, turn:\n", "t.conf");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().message, "t.conf:4: turn.urls: ICE server URL \"turn:\" has no host");
+}
+
+// The credential issuer hands out config.turn.urls; it renders exactly what turn-auth's parser produced.
+TEST(ConfigKeys, TurnUrlsAreTheListTheIssuerRenders) {
+  const std::string urls = "turn:t.example.org?transport=udp, stun:s.example.org, turns:t.example.org:5349";
+  auto config =
+      parse_config("[turn]\nrealm = example.org\ncli_password = pw\nurls = " + urls + "\n", "t.conf");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  auto direct = turn_auth::parse_turn_urls(urls);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(turn_auth::ice_servers_json(config->turn.urls, "u", "c"),
+            turn_auth::ice_servers_json(*direct, "u", "c"));
+  EXPECT_EQ(turn_auth::ice_servers_json(config->turn.urls, "u", "c"),
+            R"([{"urls":["stun:s.example.org"]},{"urls":["turn:t.example.org?transport=udp",)"
+            R"("turns:t.example.org:5349"],"username":"u","credential":"c"}])");
+}
+
+// Once turn.cli_address accepted IPv6 but the session killer could only connect to IPv4.
+TEST(ConfigKeys, Ipv6CliAddressIsParsedIntoASocketAddress) {
+  auto config = parse_config("[turn]\ncli_address = [::1]:5766\n", "t.conf");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->turn.cli_address, (ListenAddress{"::1", 5766}));
+  auto socket = to_socket_address(config->turn.cli_address);
+  ASSERT_TRUE(socket.ok()) << socket.error().message;
+  ASSERT_EQ(socket->family(), AF_INET6);
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(socket->get());
+  EXPECT_EQ(ntohs(v6->sin6_port), 5766);
+  in6_addr loopback = IN6ADDR_LOOPBACK_INIT;
+  EXPECT_EQ(std::memcmp(&v6->sin6_addr, &loopback, sizeof loopback), 0);
+  auto v4 = to_socket_address(Config{}.turn.cli_address);
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->family(), AF_INET);
+  EXPECT_EQ(v4->length, sizeof(sockaddr_in));
+}
+
+// Two versions of one config file on disk: the running one, then the one a reload reads.
+class ConfigReload : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    std::remove(conf_path_.c_str());
+    std::remove(password_path_.c_str());
+  }
+  Result<Config> load(const std::string& text, const Config* running = nullptr) {
+    std::ofstream(conf_path_) << text;
+    return load_config_file(conf_path_, running, &restart_required_);
+  }
+  void write_password_file(const std::string& content) { std::ofstream(password_path_) << content; }
+  std::string conf_path_ = testing::TempDir() + "turnpike_reload_" + std::to_string(::getpid()) + ".conf";
+  std::string password_path_ = testing::TempDir() + "turnpike_reload_" + std::to_string(::getpid()) + ".pw";
+  std::vector<std::string_view> restart_required_;
+};
+
+const std::string kTurnOn = "[turn]\nrealm = example.org\nurls = turn:t.example.org\n";
+
+// Once a reload restored turn.cli_password but kept the password derived from the new file.
+TEST_F(ConfigReload, ChangedCliPasswordKeepsTheRunningPassword) {
+  auto running = load(kTurnOn + "cli_password = old\n");
+  ASSERT_TRUE(running.ok()) << running.error().message;
+  ASSERT_EQ(running->turn_cli_password, "old");
+  auto reloaded = load(kTurnOn + "cli_password = new\n", &*running);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  EXPECT_EQ(reloaded->turn.cli_password, "old");
+  EXPECT_EQ(reloaded->turn_cli_password, "old");
+  EXPECT_EQ(restart_required_, (std::vector<std::string_view>{"turn.cli_password"}));
+  EXPECT_TRUE(changed_keys(*running, *reloaded).empty());
+}
+
+TEST_F(ConfigReload, PasswordFromAFileKeepsTheRunningPassword) {
+  write_password_file("first\n");
+  auto running = load(kTurnOn + "cli_password_file = " + password_path_ + "\n");
+  ASSERT_TRUE(running.ok()) << running.error().message;
+  ASSERT_EQ(running->turn_cli_password, "first");
+  write_password_file("second\n");
+  auto reloaded =
+      load(kTurnOn + "cli_password = inline\ncli_password_file = " + password_path_ + "\n", &*running);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  EXPECT_EQ(reloaded->turn.cli_password, "");
+  EXPECT_EQ(reloaded->turn_cli_password, "first");
+}
+
+TEST_F(ConfigReload, RestartOnlyKeysKeepTheirRunningValuesAndReloadableOnesChange) {
+  auto running = load("[server]\nlisten = 127.0.0.1:8080\n[log]\nlevel = info\n");
+  ASSERT_TRUE(running.ok()) << running.error().message;
+  auto reloaded = load(
+      "[server]\nlisten = [::1]:9000\n[database]\nsynchronous = normal\n[log]\nlevel = debug\n"
+      "[admin]\nallow_from = 10.0.0.0/8\n",
+      &*running);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  EXPECT_EQ(reloaded->server.listen, (ListenAddress{"127.0.0.1", 8080}));
+  EXPECT_EQ(reloaded->database.synchronous, SqliteSynchronous::full);
+  EXPECT_EQ(reloaded->log.level, LogLevel::debug);
+  ASSERT_EQ(reloaded->admin.allow_from.size(), 1u);
+  EXPECT_TRUE(reloaded->admin.allow_from[0].contains(*IpAddress::parse("10.1.2.3")));
+  EXPECT_EQ(restart_required_, (std::vector<std::string_view>{"server.listen", "database.synchronous"}));
+  EXPECT_EQ(changed_keys(*running, *reloaded),
+            (std::vector<std::string_view>{"admin.allow_from", "log.level"}));
+}
+
+// Cross-key rules see the restored values: the realm a reload would drop is kept, so TURN stays valid.
+TEST_F(ConfigReload, CrossKeyRulesCheckTheRestoredValues) {
+  auto running = load(kTurnOn + "cli_password = pw\n");
+  ASSERT_TRUE(running.ok()) << running.error().message;
+  auto reloaded = load("[turn]\nurls = turn:t2.example.org\ncli_password = pw\n", &*running);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  EXPECT_EQ(reloaded->turn.realm, "example.org");
+  EXPECT_EQ(reloaded->turn.urls.turn, (std::vector<std::string>{"turn:t2.example.org"}));
 }
 
 }  // namespace
