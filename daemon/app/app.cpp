@@ -6,6 +6,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/text.hpp"
+#include "db/database.hpp"
 #include "db/group_commit.hpp"
 #include "net/server.hpp"
 #include "pairing/pairing_api.hpp"
@@ -29,18 +30,21 @@ App::~App() {
   // Connections first: their handlers call into signaling while closing.
   server_.reset();
   turn_killer_.reset();
-  commits_->commit_now();
+  if (commits_) commits_->commit_now();  // absent when create() failed before building it
 }
 
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
   std::unique_ptr<App> app(new App(base, std::move(config_path), std::move(config)));
   const auto& db = app->config().database;
-  auto store = PairingStore::open({db.path, db.synchronous == "full", static_cast<int>(db.busy_timeout_ms)});
+  auto database = Database::open({db.path, db.synchronous == "full", static_cast<int>(db.busy_timeout_ms)});
+  if (!database) return make_error("database " + db.path + ": " + database.error().message);
+  app->database_ = std::move(*database);
+  auto store = PairingStore::open(*app->database_);
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
-  app->commits_ = std::make_unique<GroupCommit>(base, app->store_->transactions(), db.group_commit);
+  app->commits_ = std::make_unique<GroupCommit>(base, app->database_->transactions(), db.group_commit);
 
-  auto turn_store = TurnStore::open(app->store_->handle(), app->store_->transactions());
+  auto turn_store = TurnStore::open(*app->database_);
   if (!turn_store) return make_error("database " + db.path + ": " + turn_store.error().message);
   app->turn_store_ = std::move(*turn_store);
   app->turn_issuer_ = std::make_unique<TurnCredentialIssuer>(*app->turn_store_);

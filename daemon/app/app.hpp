@@ -13,6 +13,7 @@
 
 namespace turnpike {
 
+class Database;
 class GroupCommit;
 class PairingStore;
 class Signaling;
@@ -39,6 +40,7 @@ class App {
   void shutdown(std::function<void()> done);
 
   const Config& config() const { return *config_; }
+  Database& database() { return *database_; }
   PairingStore& store() { return *store_; }
   GroupCommit& commits() { return *commits_; }
   Signaling& signaling() { return *signaling_; }
@@ -61,6 +63,7 @@ class App {
   std::string config_path_;
   std::unique_ptr<Config> config_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Database> database_;  // before the stores, which it outlives
   std::unique_ptr<PairingStore> store_;
   std::unique_ptr<GroupCommit> commits_;  // after the store: commits what is open before it closes
   std::unique_ptr<TurnStore> turn_store_;

@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 #include "core/metrics.hpp"
+#include "db/database.hpp"
 #include "db/sqlite_handles.hpp"
 #include "net/server.hpp"
 #include "pairing/pairing_store.hpp"
@@ -20,7 +21,7 @@
 namespace turnpike {
 
 http::Response health_response(App& app, const RequestContext& ctx) {
-  bool writable = app.store().probe_writable().ok();
+  bool writable = app.database().probe_writable().ok();
   auto counts = app.store().counts(ctx.now_ms);
   nlohmann::ordered_json body = {
       {"status", writable ? "ok" : "unavailable"},
@@ -60,7 +61,7 @@ http::Response metrics_response(App& app) {
     gauges.pendings = counts->pendings;
   }
   gauges.uptime_seconds = app.uptime_seconds();
-  const auto& db = app.store().transactions().counts();
+  const auto& db = app.database().transactions().counts();
   gauges.db_commits = db.commits;
   gauges.db_failed_commits = db.failed_commits;
   gauges.db_writes = db.writes;
@@ -74,7 +75,7 @@ http::Response admin_status_response(App& app, const RequestContext& ctx) {
   auto counts = app.store().counts(ctx.now_ms);
   auto pending_kills = app.turn_store().pending_kill_count();
   nlohmann::ordered_json body = {
-      {"status", app.store().probe_writable().ok() ? "ok" : "unavailable"},
+      {"status", app.database().probe_writable().ok() ? "ok" : "unavailable"},
       {"version", kVersion},
       {"uptimeSeconds", static_cast<std::int64_t>(std::floor(app.uptime_seconds()))},
       {"connections", app.server().connection_count()},
