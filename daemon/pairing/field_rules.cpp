@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.hpp"
+
 namespace turnpike {
 namespace {
 
@@ -72,7 +74,7 @@ bool is_valid_id_text(std::string_view text, std::size_t max_bytes) {
   for (unsigned char c : text) {
     if (c < 0x20 || c == 0x7f) return false;
   }
-  return true;
+  return is_valid_utf8(text);  // ids from a query string are percent-decoded bytes, not checked by a parser
 }
 
 bool is_valid_id(const nlohmann::json& value, std::size_t max_bytes) {

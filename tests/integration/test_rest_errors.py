@@ -213,6 +213,8 @@ def test_roomid_rules(api, daemon):
     expect(requests.get(base + "?roomid=", timeout=5), 400, err("missing_roomid"), "GET empty roomid")
     for bad in ("x" * 129, "é" * 65, "a\u0001b", "a\u007fb", "a\nb", "\u0000"):
         expect(requests.get(base, params={"roomid": bad}, timeout=5), 400, err("invalid_roomid"), f"GET {bad!r}")
+    for raw in ("%FF", "%C3", "a%C0%AFb", "%ED%A0%80", "%F4%90%80%80"):  # decoded bytes that are not UTF-8
+        expect(requests.get(base + "?roomid=" + raw, timeout=5), 400, err("invalid_roomid"), f"GET {raw}")
     for unknown in ("nope", "x" * 128, "é" * 64, "f" * 48, "room with spaces"):
         expect(requests.get(base, params={"roomid": unknown}, timeout=5), 404, err("not_found"), f"GET {unknown!r}")
     for body, status, text in [
