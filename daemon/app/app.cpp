@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/text.hpp"
+#include "db/database.hpp"
 #include "db/group_commit.hpp"
 #include "http/http_session.hpp"
 #include "net/listener.hpp"
@@ -30,7 +31,7 @@ App::~App() {
   // Connections first: their handlers call into signaling while closing.
   listener_.reset();
   turn_killer_.reset();
-  if (commits_) commits_->commit_now();
+  if (commits_) commits_->commit_now();  // absent when create() failed before building it
 }
 
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
@@ -39,13 +40,16 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   const Config& cfg = app->config();
   const auto& db = cfg.database;
   app->notifier_ = std::make_unique<ServiceNotifier>(base);
-  auto store = PairingStore::open(
+  auto database = Database::open(
       {db.path, db.synchronous == SqliteSynchronous::full, static_cast<int>(db.busy_timeout_ms)});
+  if (!database) return make_error("database " + db.path + ": " + database.error().message);
+  app->database_ = std::move(*database);
+  auto store = PairingStore::open(*app->database_);
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
-  app->commits_ = std::make_unique<GroupCommit>(base, app->store_->transactions(), db.group_commit);
+  app->commits_ = std::make_unique<GroupCommit>(base, app->database_->transactions(), db.group_commit);
 
-  auto turn_store = TurnStore::open(app->store_->handle(), app->store_->transactions());
+  auto turn_store = TurnStore::open(*app->database_);
   if (!turn_store) return make_error("database " + db.path + ": " + turn_store.error().message);
   app->turn_store_ = std::move(*turn_store);
   app->turn_issuer_ = std::make_unique<TurnCredentialIssuer>(*app->turn_store_);
@@ -79,7 +83,7 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   app->pairing_->on_rooms_ended([self] { self->turn_killer_->poke(); });
 
   app->ops_ = std::make_unique<OpsApi>(
-      OpsPorts{*self, *app->store_, *app->turn_store_, *app->signaling_, *app->metrics_});
+      OpsPorts{*self, *app->database_, *app->store_, *app->turn_store_, *app->signaling_, *app->metrics_});
 
   // The transport: the listener starts each connection as an HttpSession, whose service is the router.
   app->router_ = std::make_unique<Router>(RouterPorts{*app->pairing_, *app->ops_, *app->commits_,

@@ -15,6 +15,7 @@
 
 namespace turnpike {
 
+class Database;
 class GroupCommit;
 class HttpSessionFactory;
 class Listener;
@@ -63,6 +64,7 @@ class App : public OpsHost {
   SystemClock clock_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<ServiceNotifier> notifier_;
+  std::unique_ptr<Database> database_;  // before the stores, which it outlives
   std::unique_ptr<PairingStore> store_;
   std::unique_ptr<GroupCommit> commits_;  // after the store: commits what is open before it closes
   std::unique_ptr<TurnStore> turn_store_;

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "core/utf8.hpp"
+
 namespace turnpike {
 namespace {
 
@@ -153,34 +155,6 @@ bool JsonScanner::hex4(unsigned& code) {
   return true;
 }
 
-// One multi-byte UTF-8 sequence starting at pos_ (RFC 3629: no overlongs, surrogates or > U+10FFFF).
-bool JsonScanner::utf8_sequence() {
-  const auto lead = static_cast<unsigned char>(text_[pos_++]);
-  int continuation = 0;
-  unsigned char lower = 0x80, upper = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    continuation = 1;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    continuation = 2;
-    if (lead == 0xE0) lower = 0xA0;
-    if (lead == 0xED) upper = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    continuation = 3;
-    if (lead == 0xF0) lower = 0x90;
-    if (lead == 0xF4) upper = 0x8F;
-  } else {
-    return false;
-  }
-  for (int i = 0; i < continuation; ++i) {
-    if (at_end()) return false;
-    const auto byte = static_cast<unsigned char>(text_[pos_++]);
-    if (byte < lower || byte > upper) return false;
-    lower = 0x80;
-    upper = 0xBF;
-  }
-  return true;
-}
-
 bool JsonScanner::string(JsonSpan& out) {
   const std::size_t start = pos_++;
   bool canonical = true, escapes = false;
@@ -190,7 +164,10 @@ bool JsonScanner::string(JsonSpan& out) {
     if (c == '"') break;
     if (c < 0x20) return false;
     if (c >= 0x80) {
-      if (!utf8_sequence()) return false;
+      // Every byte of a multi-byte sequence is >= 0x80, so the run of such bytes must be whole sequences.
+      const std::size_t run_start = pos_;
+      while (!at_end() && static_cast<unsigned char>(peek()) >= 0x80) ++pos_;
+      if (!is_valid_utf8(text_.substr(run_start, pos_ - run_start))) return false;
       continue;
     }
     ++pos_;

@@ -40,7 +40,6 @@ class JsonScanner {
   bool string(JsonSpan& out);
   bool number(JsonSpan& out);
   bool literal(std::string_view word, JsonSpan& out);
-  bool utf8_sequence();
   bool hex4(unsigned& code);
   bool skip_whitespace();  // true if it skipped any
   bool at_end() const { return pos_ >= text_.size(); }

@@ -10,7 +10,6 @@ namespace turnpike {
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split_trimmed(std::string_view s, char separator);
 std::string join(const std::vector<std::string>& items, std::string_view separator);
-bool iequals(std::string_view a, std::string_view b);
 std::string to_lower(std::string_view s);
 
 }  // namespace turnpike

@@ -71,11 +71,6 @@ Statement::Run& Statement::Run::bind_int64(int index, std::int64_t value) {
   return *this;
 }
 
-Statement::Run& Statement::Run::bind_null(int index) {
-  record_bind_result(sqlite3_bind_null(stmt_, index), index);
-  return *this;
-}
-
 Result<bool> Statement::Run::step() {
   if (stmt_ == nullptr) return make_error("statement was not prepared");
   if (bind_error_) return *bind_error_;
@@ -107,10 +102,6 @@ std::string Statement::Run::column_text(int column) const {
 
 std::int64_t Statement::Run::column_int64(int column) const noexcept {
   return sqlite3_column_int64(stmt_, column);
-}
-
-bool Statement::Run::column_is_null(int column) const noexcept {
-  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
 Result<TransactionStatements> TransactionStatements::prepare(sqlite3* db) {

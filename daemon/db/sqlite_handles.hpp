@@ -62,7 +62,6 @@ class Statement::Run {
   // Parameter indexes are 1-based, as in SQLite (?1, ?2, ...). Text is copied by SQLite.
   Run& bind_text(int index, std::string_view value);
   Run& bind_int64(int index, std::int64_t value);
-  Run& bind_null(int index);
 
   // true: a row is available; false: the statement has finished (further calls keep returning false).
   Result<bool> step();
@@ -75,7 +74,6 @@ class Statement::Run {
   // Column indexes are 0-based. A NULL column reads as "" / 0.
   std::string column_text(int column) const;
   std::int64_t column_int64(int column) const noexcept;
-  bool column_is_null(int column) const noexcept;
 
  private:
   void record_bind_result(int rc, int index);

@@ -43,6 +43,11 @@ class Timer {
   using Callback = void (*)(void* owner);
   Timer(event_base* base, Callback callback, void* owner)
       : event_(evtimer_new(base, &Timer::fire, this)), callback_(callback), owner_(owner) {}
+  // libevent holds `this` as the event's argument, so a Timer stays where it was built.
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  Timer(Timer&&) = delete;
+  Timer& operator=(Timer&&) = delete;
   void start(double seconds) {
     timeval tv = to_timeval(seconds);
     evtimer_add(event_.get(), &tv);

@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 #include "core/metrics.hpp"
+#include "db/database.hpp"
 #include "db/sqlite_handles.hpp"
 #include "pairing/pairing_store.hpp"
 #include "signaling/signaling.hpp"
@@ -18,7 +19,7 @@
 namespace turnpike {
 
 http::Response OpsApi::health(const RequestContext& ctx) {
-  bool writable = ports_.store.probe_writable().ok();
+  bool writable = ports_.database.probe_writable().ok();
   auto counts = ports_.store.counts(ctx.now_ms);
   nlohmann::ordered_json body = {
       {"status", writable ? "ok" : "unavailable"},
@@ -58,7 +59,7 @@ http::Response OpsApi::metrics(const RequestContext& ctx) {
     gauges.pendings = counts->pendings;
   }
   gauges.uptime_seconds = ports_.host.uptime_seconds();
-  const auto& db = ports_.store.transactions().counts();
+  const auto& db = ports_.database.transactions().counts();
   gauges.db_commits = db.commits;
   gauges.db_failed_commits = db.failed_commits;
   gauges.db_writes = db.writes;
@@ -72,7 +73,7 @@ http::Response OpsApi::admin_status(const RequestContext& ctx) {
   auto counts = ports_.store.counts(ctx.now_ms);
   auto pending_kills = ports_.turn_store.pending_kill_count();
   nlohmann::ordered_json body = {
-      {"status", ports_.store.probe_writable().ok() ? "ok" : "unavailable"},
+      {"status", ports_.database.probe_writable().ok() ? "ok" : "unavailable"},
       {"version", kVersion},
       {"uptimeSeconds", static_cast<std::int64_t>(std::floor(ports_.host.uptime_seconds()))},
       {"connections", ports_.host.connection_count()},

@@ -10,6 +10,7 @@
 
 namespace turnpike {
 
+class Database;
 class Metrics;
 class PairingStore;
 class Signaling;
@@ -29,6 +30,7 @@ class OpsHost {
 
 struct OpsPorts {
   OpsHost& host;
+  Database& database;
   PairingStore& store;
   TurnStore& turn_store;
   const Signaling& signaling;

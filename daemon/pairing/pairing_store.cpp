@@ -1,15 +1,13 @@
 // PairingStore: pending join codes and rooms of the pairing API in SQLite (WAL, prepared statements only).
 #include "pairing/pairing_store.hpp"
 
-#include <cctype>
 #include <utility>
-
-#include "db/migrations.hpp"
 
 namespace turnpike {
 
 struct PairingStore::Statements {
-  TransactionStatements tx;
+  explicit Statements(TransactionStatements& transactions) : tx(transactions) {}
+  TransactionStatements& tx;
 
   Statement delete_dead_pending;
   Statement insert_pending;
@@ -31,7 +29,7 @@ struct PairingStore::Statements {
   Statement counts;
   Statement live_pending_count;
 
-  static Result<std::unique_ptr<Statements>> prepare(sqlite3* db);
+  static Result<std::unique_ptr<Statements>> prepare(Database& database);
 };
 
 namespace {
@@ -66,90 +64,21 @@ std::string json_string_array(const std::vector<std::string>& items) {
   return out;
 }
 
-// First column of the first row of a constant statement ("" when it returns no row).
-Result<std::string> query_text(sqlite3* db, std::string_view sql) {
-  Result<Statement> stmt = Statement::prepare(db, sql);
-  if (!stmt) return stmt.error();
-  Statement::Run run = stmt->run();
-  Result<bool> row = run.step();
-  if (!row) return row.error();
-  if (!*row) return std::string();
-  return run.column_text(0);
-}
-
-Result<void> set_and_verify_pragma(sqlite3* db, std::string_view set_sql, std::string_view get_sql,
-                                   std::string_view expected) {
-  Result<std::string> set = query_text(db, set_sql);
-  if (!set) return set.error();
-  Result<std::string> got = query_text(db, get_sql);
-  if (!got) return got.error();
-  if (*got != expected) {
-    return make_error(std::string(get_sql) + " is \"" + *got + "\" after \"" + std::string(set_sql) +
-                      "\", expected \"" + std::string(expected) + "\"");
-  }
-  return {};
-}
-
-Result<void> configure_connection(sqlite3* db, const StoreOptions& options) {
-  if (sqlite3_busy_timeout(db, options.busy_timeout_ms) != SQLITE_OK) return sqlite_error(db, "busy_timeout");
-
-  // journal_mode answers with the mode actually in effect; anything but "wal" (e.g. "memory", or the old mode
-  // when the switch was impossible) is refused.
-  Result<std::string> mode = query_text(db, "PRAGMA journal_mode = WAL");
-  if (!mode) return mode.error();
-  std::string lowered = *mode;
-  for (char& ch : lowered) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (lowered != "wal") return make_error("cannot switch to WAL: journal_mode is " + *mode);
-
-  // PRAGMA synchronous reads back 2 for FULL and 1 for NORMAL.
-  Result<void> sync =
-      options.synchronous_full
-          ? set_and_verify_pragma(db, "PRAGMA synchronous = FULL", "PRAGMA synchronous", "2")
-          : set_and_verify_pragma(db, "PRAGMA synchronous = NORMAL", "PRAGMA synchronous", "1");
-  if (!sync) return sync;
-  return set_and_verify_pragma(db, "PRAGMA foreign_keys = ON", "PRAGMA foreign_keys", "1");
-}
-
 }  // namespace
 
-Result<std::unique_ptr<PairingStore>> PairingStore::open(const StoreOptions& options) {
-  if (options.path.empty()) return make_error("database path is empty");
-  if (options.busy_timeout_ms < 0) return make_error("busy timeout must not be negative");
-
-  Result<SqliteDb> db =
-      open_database(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
-  if (!db) return db.error();
-  sqlite3* raw = db->get();
-  if (sqlite3_db_readonly(raw, "main") == 1) return make_error("database " + options.path + " is read-only");
-
-  if (Result<void> configured = configure_connection(raw, options); !configured) {
-    return make_error(options.path + ": " + configured.error().message);
-  }
-  if (Result<void> migrated = apply_migrations(raw, embedded_migrations()); !migrated) {
-    return make_error(options.path + ": " + migrated.error().message);
-  }
-  Result<std::unique_ptr<Statements>> statements = Statements::prepare(raw);
+Result<std::unique_ptr<PairingStore>> PairingStore::open(Database& database) {
+  Result<std::unique_ptr<Statements>> statements = Statements::prepare(database);
   if (!statements) return statements.error();
-
-  return std::make_unique<PairingStore>(ConstructionKey{}, options, std::move(db).value(),
-                                        std::move(statements).value());
+  return std::make_unique<PairingStore>(ConstructionKey{}, std::move(statements).value());
 }
 
-PairingStore::PairingStore(ConstructionKey, StoreOptions options, SqliteDb db,
-                           std::unique_ptr<Statements> statements)
-    : options_(std::move(options)), db_(std::move(db)), stmts_(std::move(statements)) {}
+PairingStore::PairingStore(ConstructionKey, std::unique_ptr<Statements> statements)
+    : stmts_(std::move(statements)) {}
 
 PairingStore::~PairingStore() = default;
 
-TransactionStatements& PairingStore::transactions() noexcept {
-  return stmts_->tx;
-}
-
-Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prepare(sqlite3* db) {
-  auto s = std::make_unique<Statements>();
-  Result<TransactionStatements> tx = TransactionStatements::prepare(db);
-  if (!tx) return tx.error();
-  s->tx = std::move(tx).value();
+Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prepare(Database& database) {
+  auto s = std::make_unique<Statements>(database.transactions());
 
   const std::string devices_match(kDevicesMatch);
   const std::pair<Statement*, std::string> table[] = {
@@ -184,7 +113,7 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
       {&s->live_pending_count, "SELECT count(*) FROM pendings WHERE exp_ms > ?1"},
   };
   for (const auto& [target, sql] : table) {
-    Result<Statement> stmt = Statement::prepare(db, sql);
+    Result<Statement> stmt = Statement::prepare(database.handle(), sql);
     if (!stmt) return stmt.error();
     *target = std::move(stmt).value();
   }
@@ -409,20 +338,6 @@ Result<std::int64_t> PairingStore::live_pending_count(std::int64_t now_ms) {
   if (!row) return row.error();
   if (!*row) return make_error("live_pending_count: no row");
   return run.column_int64(0);
-}
-
-Result<void> PairingStore::probe_writable() {
-  sqlite3* db = db_.get();
-  if (sqlite3_busy_timeout(db, 0) != SQLITE_OK) return sqlite_error(db, "busy_timeout");
-  Result<void> probed = [this]() -> Result<void> {
-    Result<Transaction> tx = Transaction::begin(stmts_->tx);
-    if (!tx) return make_error("database is not writable: " + tx.error().message);
-    return {};  // the Transaction rolls back here
-  }();
-  if (sqlite3_busy_timeout(db, options_.busy_timeout_ms) != SQLITE_OK) {
-    return sqlite_error(db, "busy_timeout");
-  }
-  return probed;
 }
 
 }  // namespace turnpike

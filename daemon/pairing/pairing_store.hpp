@@ -1,8 +1,6 @@
 // PairingStore: pending join codes and rooms of the pairing API in SQLite (WAL, prepared statements only).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -11,15 +9,10 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "db/database.hpp"
 #include "db/sqlite_handles.hpp"
 
 namespace turnpike {
-
-struct StoreOptions {
-  std::string path;
-  bool synchronous_full = true;  // PRAGMA synchronous = FULL, else NORMAL
-  int busy_timeout_ms = 2000;
-};
 
 struct RoomRow {
   std::string roomid, client1, client2;
@@ -50,12 +43,12 @@ struct StoreCounts {
 // All times are Unix epoch milliseconds supplied by the caller. A pending is live iff exp_ms > now_ms.
 // Every operation that runs more than one statement does so in one BEGIN IMMEDIATE transaction that is rolled
 // back on any failure. SQLite failures come back as Error (message for the log); nothing throws.
-// One thread owns a store.
+// One thread owns a store; the Database must outlive it.
 class PairingStore {
  public:
-  // Opens or creates the file, switches it to WAL (fails if SQLite does not confirm), sets busy_timeout,
-  // synchronous and foreign_keys, applies the embedded migrations and prepares every statement.
-  static Result<std::unique_ptr<PairingStore>> open(const StoreOptions& options);
+  // Prepares every statement on the database's connection (already migrated); writes go through its shared
+  // transaction statements.
+  static Result<std::unique_ptr<PairingStore>> open(Database& database);
 
  private:
   struct ConstructionKey {
@@ -65,7 +58,7 @@ class PairingStore {
 
  public:
   // Only open() can call this (the key is private).
-  PairingStore(ConstructionKey, StoreOptions options, SqliteDb db, std::unique_ptr<Statements> statements);
+  PairingStore(ConstructionKey, std::unique_ptr<Statements> statements);
   PairingStore(const PairingStore&) = delete;
   PairingStore& operator=(const PairingStore&) = delete;
   ~PairingStore();
@@ -102,19 +95,7 @@ class PairingStore {
   Result<StoreCounts> counts(std::int64_t now_ms);
   Result<std::int64_t> live_pending_count(std::int64_t now_ms);
 
-  // Takes and releases the write lock without waiting (BEGIN IMMEDIATE; ROLLBACK with busy_timeout 0 for this
-  // call): fails while another connection writes, or when the file is read-only. It does not detect a full
-  // disk.
-  Result<void> probe_writable();
-
-  // The connection, for features that prepare their own statements on it, and its transaction statements,
-  // which everything that writes on it must share (so grouped commits cover all of it).
-  sqlite3* handle() noexcept { return db_.get(); }
-  TransactionStatements& transactions() noexcept;
-
  private:
-  StoreOptions options_;
-  SqliteDb db_;  // declared before the statements so that it is closed after they are finalized
   std::unique_ptr<Statements> stmts_;
 };
 

@@ -23,8 +23,8 @@ struct TurnStore::Statements {
 TurnStore::TurnStore(std::unique_ptr<Statements> statements) : stmts_(std::move(statements)) {}
 TurnStore::~TurnStore() = default;
 
-Result<std::unique_ptr<TurnStore>> TurnStore::open(sqlite3* db, TransactionStatements& transactions) {
-  auto s = std::make_unique<Statements>(transactions);
+Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
+  auto s = std::make_unique<Statements>(database.transactions());
   struct Sql {
     Statement* target;
     const char* text;
@@ -52,7 +52,7 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(sqlite3* db, TransactionState
        "UPDATE turn_pending_kills SET attempts = attempts + 1, last_error = ?2 WHERE pattern = ?1"},
   };
   for (const auto& sql : all) {
-    auto stmt = Statement::prepare(db, sql.text);
+    auto stmt = Statement::prepare(database.handle(), sql.text);
     if (!stmt) return stmt.error();
     *sql.target = std::move(*stmt);
   }

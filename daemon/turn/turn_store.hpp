@@ -2,8 +2,6 @@
 // (turnusers_lt / turn_secret), and the queue of live sessions still to be ended through coturn's CLI.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "db/database.hpp"
 #include "db/sqlite_handles.hpp"
 
 namespace turnpike {
@@ -32,9 +31,9 @@ struct PendingKill {
 
 class TurnStore {
  public:
-  // Prepares statements on the pairing store's connection (the schema is already migrated); writes go
-  // through that connection's shared transaction statements.
-  static Result<std::unique_ptr<TurnStore>> open(sqlite3* db, TransactionStatements& transactions);
+  // Prepares statements on the database's connection (already migrated); writes go through its shared
+  // transaction statements. The Database must outlive the store.
+  static Result<std::unique_ptr<TurnStore>> open(Database& database);
   ~TurnStore();
 
   // The newest credential of (room, slot) that is still valid at now_ms.

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ws/utf8.hpp"
+#include "core/utf8.hpp"
 
 namespace turnpike::ws {
 

@@ -137,6 +137,17 @@ def test_migrate_only_creates_the_schema_and_exits(tmp_path):
     assert {"rooms", "pendings", "turnusers_lt", "turn_secret"} <= tables
 
 
+def test_unusable_database_path_fails_with_the_path_and_the_reason(tmp_path):
+    conf = tmp_path / "t.conf"
+    db_path = tmp_path / "no" / "such" / "dir" / "t.db"
+    conf.write_text(f"[server]\nlisten = 127.0.0.1:0\n[database]\npath = {db_path}\n[admin]\nsocket =\n")
+    extra = ["--allow-root"] if os.geteuid() == 0 else []
+    out = subprocess.run([TURNPIKED, "--config", str(conf), *extra], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 1, out
+    assert "event=startup_failed" in out.stderr and f"database {db_path}: " in out.stderr, out.stderr
+    assert "unable to open database file" in out.stderr, out.stderr
+
+
 def test_coturn_config_needs_turn(tmp_path):
     conf = tmp_path / "t.conf"
     conf.write_text("[server]\nlisten = 127.0.0.1:0\n")

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "db/database.hpp"
 #include "net/event_handles.hpp"
 #include "pairing/pairing_store.hpp"
 #include "temp_db_path.hpp"
@@ -31,10 +32,13 @@ std::int64_t count_rows(const std::string& path, const char* sql) {
 class GroupCommitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto opened = PairingStore::open({db_.path(), true, 2000});
+    auto database = Database::open({db_.path(), true, 2000});
+    ASSERT_TRUE(database.ok()) << database.error().message;
+    database_ = std::move(*database);
+    auto opened = PairingStore::open(*database_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(*opened);
-    commits_ = std::make_unique<GroupCommit>(base_.get(), store_->transactions(), grouping());
+    commits_ = std::make_unique<GroupCommit>(base_.get(), database_->transactions(), grouping());
   }
   virtual bool grouping() const { return true; }
 
@@ -57,10 +61,11 @@ class GroupCommitTest : public ::testing::Test {
   }
 
   std::int64_t pendings_on_disk() { return count_rows(db_.path(), "SELECT count(*) FROM pendings"); }
-  const TransactionStatements::Counts& counts() { return store_->transactions().counts(); }
+  const TransactionStatements::Counts& counts() { return database_->transactions().counts(); }
 
   TempDbPath db_;
   EventBasePtr base_{event_base_new()};
+  std::unique_ptr<Database> database_;  // before the store, which it outlives
   std::unique_ptr<PairingStore> store_;
   std::unique_ptr<GroupCommit> commits_;
 };
@@ -105,12 +110,12 @@ TEST_F(GroupCommitTest, AFailedStepRollsBackAloneAndTheRestCommits) {
 TEST_F(GroupCommitTest, AFailedCommitLosesTheWholeGroupAndTellsTheWaiters) {
   // A deferred foreign key is only checked at COMMIT, which then fails.
   ASSERT_EQ(
-      sqlite3_exec(store_->handle(),
+      sqlite3_exec(database_->handle(),
                    "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
                    "CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);",
                    nullptr, nullptr, nullptr),
       SQLITE_OK);
-  auto orphan = Statement::prepare(store_->handle(), "INSERT INTO child(pid) VALUES (42)");
+  auto orphan = Statement::prepare(database_->handle(), "INSERT INTO child(pid) VALUES (42)");
   ASSERT_TRUE(orphan.ok());
   const auto failed_before = counts().failed_commits;
   std::vector<bool> outcomes;
@@ -119,7 +124,7 @@ TEST_F(GroupCommitTest, AFailedCommitLosesTheWholeGroupAndTellsTheWaiters) {
     create("300001");
     commits_->wait([&](bool committed) { outcomes.push_back(committed); });
     commits_->after_commit([&] { action_ran = true; });
-    auto tx = Transaction::begin(store_->transactions());
+    auto tx = Transaction::begin(database_->transactions());
     ASSERT_TRUE(tx.ok());
     {
       auto run = orphan->run();

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "db/database.hpp"
 #include "db/sqlite_handles.hpp"
-#include "pairing/pairing_store.hpp"
 #include "temp_db_path.hpp"
 
 namespace turnpike {
@@ -169,15 +169,15 @@ TEST(ApplyMigrations, RefusesDatabaseFromANewerRelease) {
   EXPECT_TRUE(table_names(db.get()).empty());
 }
 
-TEST(ApplyMigrations, PairingStoreRefusesDatabaseFromANewerRelease) {
+TEST(ApplyMigrations, DatabaseOpenRefusesDatabaseFromANewerRelease) {
   TempDbPath file;
   {
     SqliteDb db = open_raw(file.path());
     exec(db.get(), ("PRAGMA user_version = " + std::to_string(embedded_migrations().size() + 5)).c_str());
   }
-  Result<std::unique_ptr<PairingStore>> store = PairingStore::open(StoreOptions{file.path()});
-  ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.error().message.find("newer"), std::string::npos) << store.error().message;
+  Result<std::unique_ptr<Database>> database = Database::open(DatabaseOptions{file.path()});
+  ASSERT_FALSE(database.ok());
+  EXPECT_NE(database.error().message.find("newer"), std::string::npos) << database.error().message;
 }
 
 TEST(ApplyMigrations, AppliesOnlyTheMigrationsNewerThanUserVersion) {

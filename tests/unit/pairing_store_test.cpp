@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -35,16 +34,6 @@ SqliteDb second_connection(const std::string& path) {
   return db.ok() ? std::move(db).value() : SqliteDb();
 }
 
-std::string query_text(sqlite3* db, const char* sql) {
-  Result<Statement> stmt = Statement::prepare(db, sql);
-  EXPECT_TRUE(stmt.ok()) << (stmt.ok() ? "" : stmt.error().message);
-  if (!stmt.ok()) return {};
-  Statement::Run run = stmt->run();
-  Result<bool> row = run.step();
-  EXPECT_TRUE(row.ok() && *row) << sql;
-  return row.ok() && *row ? run.column_text(0) : std::string();
-}
-
 void exec(sqlite3* db, const char* sql) {
   ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
 }
@@ -52,15 +41,21 @@ void exec(sqlite3* db, const char* sql) {
 class PairingStoreTest : public testing::Test {
  protected:
   void SetUp() override {
-    store_ = open_store();
+    reopen();
     ASSERT_NE(store_, nullptr);
   }
 
-  std::unique_ptr<PairingStore> open_store(StoreOptions options = {}) {
+  // Closes the store and its database (if open), then opens both again on the same file.
+  void reopen(DatabaseOptions options = {}) {
+    store_.reset();
+    database_.reset();
     options.path = file_.path();
-    Result<std::unique_ptr<PairingStore>> store = PairingStore::open(options);
-    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
-    return store.ok() ? std::move(store).value() : nullptr;
+    Result<std::unique_ptr<Database>> database = Database::open(options);
+    ASSERT_TRUE(database.ok()) << database.error().message;
+    database_ = std::move(database).value();
+    Result<std::unique_ptr<PairingStore>> store = PairingStore::open(*database_);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(store).value();
   }
 
   CreateOutcome create(std::string_view joinid, std::string_view client1, std::int64_t now,
@@ -103,64 +98,9 @@ class PairingStoreTest : public testing::Test {
   }
 
   TempDbPath file_;
+  std::unique_ptr<Database> database_;  // before the store, which it outlives
   std::unique_ptr<PairingStore> store_;
 };
-
-// ---- open
-// --------------------------------------------------------------------------------------------------------
-
-TEST_F(PairingStoreTest, OpenPutsTheFileInWalModeAsSeenFromASecondConnection) {
-  SqliteDb other = second_connection(file_.path());
-  EXPECT_EQ(query_text(other.get(), "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(query_text(store_->handle(), "PRAGMA journal_mode"), "wal");
-}
-
-TEST_F(PairingStoreTest, OpenEnablesForeignKeys) {
-  EXPECT_EQ(query_text(store_->handle(), "PRAGMA foreign_keys"), "1");
-}
-
-TEST_F(PairingStoreTest, OpenAppliesSynchronousAndBusyTimeoutOptions) {
-  struct Case {
-    bool synchronous_full;
-    int busy_timeout_ms;
-    const char* synchronous;
-    const char* busy_timeout;
-  };
-  const Case cases[] = {{true, 2000, "2", "2000"}, {false, 50, "1", "50"}, {true, 0, "2", "0"}};
-  store_.reset();
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.synchronous);
-    std::unique_ptr<PairingStore> store = open_store(StoreOptions{"", c.synchronous_full, c.busy_timeout_ms});
-    ASSERT_NE(store, nullptr);
-    EXPECT_EQ(query_text(store->handle(), "PRAGMA synchronous"), c.synchronous);
-    EXPECT_EQ(query_text(store->handle(), "PRAGMA busy_timeout"), c.busy_timeout);
-  }
-}
-
-TEST(PairingStoreOpen, FailsWithAMessageInsteadOfCrashing) {
-  TempDbPath file;
-  {
-    std::ofstream garbage(file.path(), std::ios::binary);
-    garbage << std::string(8192, 'x');
-  }
-  struct Case {
-    const char* name;
-    StoreOptions options;
-  };
-  const Case cases[] = {
-      {"missing directory", StoreOptions{testing::TempDir() + "no/such/dir/turnpike.db"}},
-      {"not a database", StoreOptions{file.path()}},
-      {"empty path", StoreOptions{""}},
-      {"in-memory database cannot use WAL", StoreOptions{":memory:"}},
-      {"negative busy timeout", StoreOptions{testing::TempDir() + "unused.db", true, -1}},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
-    Result<std::unique_ptr<PairingStore>> store = PairingStore::open(c.options);
-    ASSERT_FALSE(store.ok());
-    EXPECT_FALSE(store.error().message.empty());
-  }
-}
 
 // ---- create_pending
 // ----------------------------------------------------------------------------------------------
@@ -279,7 +219,7 @@ TEST_F(PairingStoreTest, AcceptThatFailsMidwayRollsBackThePendingUpdate) {
   EXPECT_EQ(room(rid(5))->client1, "carol");
   EXPECT_EQ(counts(2000).rooms, 1);
   EXPECT_EQ(accept("123456", "bob", 2000, rid(6)).kind, Accept::accepted);
-  EXPECT_EQ(sqlite3_get_autocommit(store_->handle()), 1);
+  EXPECT_EQ(sqlite3_get_autocommit(database_->handle()), 1);
 }
 
 // ---- check
@@ -500,7 +440,7 @@ TEST_F(PairingStoreTest, PurgeIsOneTransaction) {
   pair("111111", "A", "B", rid(1));
   ASSERT_EQ(create("222222", "A", 1000, 100000), CreateOutcome::created);
   // Make the pendings half of the purge fail after the rooms half has run.
-  exec(store_->handle(),
+  exec(database_->handle(),
        "CREATE TEMP TRIGGER refuse_pending_delete BEFORE DELETE ON main.pendings "
        "BEGIN SELECT RAISE(ABORT, 'pending delete refused'); END");
 
@@ -510,9 +450,9 @@ TEST_F(PairingStoreTest, PurgeIsOneTransaction) {
       << purged.error().message;
   EXPECT_TRUE(room(rid(1)).has_value());
   EXPECT_EQ(counts(5000).pendings, 2);
-  EXPECT_EQ(sqlite3_get_autocommit(store_->handle()), 1);
+  EXPECT_EQ(sqlite3_get_autocommit(database_->handle()), 1);
 
-  exec(store_->handle(), "DROP TRIGGER temp.refuse_pending_delete");
+  exec(database_->handle(), "DROP TRIGGER temp.refuse_pending_delete");
   Result<PurgeOutcome> retried = store_->purge_devices({"A"});
   ASSERT_TRUE(retried.ok()) << retried.error().message;
   EXPECT_EQ(retried->rooms_deleted, 1);
@@ -522,31 +462,8 @@ TEST_F(PairingStoreTest, PurgeIsOneTransaction) {
 // ---- locking and persistence
 // -------------------------------------------------------------------------------------
 
-TEST_F(PairingStoreTest, ProbeWritableFailsAtOnceWhileAnotherConnectionWritesAndSucceedsAfter) {
-  store_.reset();
-  store_ = open_store(StoreOptions{"", true, 3000});
-  ASSERT_NE(store_, nullptr);
-  ASSERT_TRUE(store_->probe_writable().ok());
-
-  SqliteDb other = second_connection(file_.path());
-  exec(other.get(), "BEGIN EXCLUSIVE");
-  const auto start = std::chrono::steady_clock::now();
-  Result<void> probed = store_->probe_writable();
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  ASSERT_FALSE(probed.ok());
-  EXPECT_NE(probed.error().message.find("locked"), std::string::npos) << probed.error().message;
-  EXPECT_LT(elapsed, std::chrono::milliseconds(1000)) << "the probe waited for the busy timeout";
-  EXPECT_EQ(query_text(store_->handle(), "PRAGMA busy_timeout"), "3000");  // restored after the probe
-
-  exec(other.get(), "COMMIT");
-  Result<void> after = store_->probe_writable();
-  EXPECT_TRUE(after.ok()) << after.error().message;
-  EXPECT_EQ(sqlite3_get_autocommit(store_->handle()), 1);
-}
-
 TEST_F(PairingStoreTest, WriteBlockedPastTheBusyTimeoutIsAnErrorAndTheStoreRecovers) {
-  store_.reset();
-  store_ = open_store(StoreOptions{"", true, 100});
+  reopen(DatabaseOptions{"", true, 100});
   ASSERT_NE(store_, nullptr);
 
   SqliteDb other = second_connection(file_.path());
@@ -567,8 +484,9 @@ TEST_F(PairingStoreTest, DataSurvivesCloseAndReopen) {
   ASSERT_EQ(create("222222", "carol", 1000, 100000), CreateOutcome::created);
   ASSERT_TRUE(store_->touch_room(rid(1), 7000).ok());
   store_.reset();
+  database_.reset();
 
-  store_ = open_store();
+  reopen();
   ASSERT_NE(store_, nullptr);
   std::optional<RoomRow> row = room(rid(1));
   ASSERT_TRUE(row.has_value());

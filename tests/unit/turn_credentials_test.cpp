@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.hpp"
+#include "db/database.hpp"
 #include "pairing/pairing_store.hpp"
 #include "temp_db_path.hpp"
 #include "turn-auth/credentials.hpp"
@@ -21,10 +22,13 @@ const std::string kOtherRoom(48, 'b');
 class TurnCredentials : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto store = PairingStore::open({path_.path(), true, 1000});
+    auto database = Database::open({path_.path(), true, 1000});
+    ASSERT_TRUE(database.ok()) << database.error().message;
+    database_ = std::move(*database);
+    auto store = PairingStore::open(*database_);
     ASSERT_TRUE(store.ok()) << store.error().message;
     pairing_ = std::move(*store);
-    auto turn = TurnStore::open(pairing_->handle(), pairing_->transactions());
+    auto turn = TurnStore::open(*database_);
     ASSERT_TRUE(turn.ok()) << turn.error().message;
     turn_ = std::move(*turn);
     issuer_ = std::make_unique<TurnCredentialIssuer>(*turn_);
@@ -46,18 +50,19 @@ class TurnCredentials : public ::testing::TestWithParam<std::string> {
     issuer_.reset();
     turn_.reset();
     pairing_.reset();
+    database_.reset();
   }
 
   std::int64_t count(const std::string& sql) {
     sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(pairing_->handle(), sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+    EXPECT_EQ(sqlite3_prepare_v2(database_->handle(), sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
     EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
     std::int64_t n = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
     return n;
   }
   void exec(const std::string& sql) {
-    ASSERT_EQ(sqlite3_exec(pairing_->handle(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    ASSERT_EQ(sqlite3_exec(database_->handle(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
   }
   nlohmann::json issue(const std::string& room, int slot, std::int64_t now) {
     auto issued = issuer_->issue(config_, room, slot, now);
@@ -70,6 +75,7 @@ class TurnCredentials : public ::testing::TestWithParam<std::string> {
   }
 
   TempDbPath path_;
+  std::unique_ptr<Database> database_;  // before the stores, which it outlives
   std::unique_ptr<PairingStore> pairing_;
   std::unique_ptr<TurnStore> turn_;
   std::unique_ptr<TurnCredentialIssuer> issuer_;
@@ -96,7 +102,7 @@ TEST_P(TurnCredentials, IceServersCarryTheConfiguredUrlsAndACredential) {
   } else {
     EXPECT_EQ(username, std::to_string(last_expires_ms_ / 1000) + ":" + kRoom + ".1");
     sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(pairing_->handle(), "SELECT value FROM turn_secret WHERE realm = 'example.org'", -1,
+    sqlite3_prepare_v2(database_->handle(), "SELECT value FROM turn_secret WHERE realm = 'example.org'", -1,
                        &stmt, nullptr);
     ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
     std::string secret = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
@@ -169,15 +175,15 @@ TEST_P(TurnCredentials, ExpiredCredentialsAreRemovedAndTheirSessionsQueued) {
 }
 
 TEST_P(TurnCredentials, SchemaRefusesRowsThatWouldCrashCoturn) {
-  EXPECT_NE(sqlite3_exec(pairing_->handle(),
+  EXPECT_NE(sqlite3_exec(database_->handle(),
                          "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('r', 'u', NULL)", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
-  EXPECT_NE(sqlite3_exec(pairing_->handle(),
+  EXPECT_NE(sqlite3_exec(database_->handle(),
                          "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('r', 'u', 'abc')", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
-  EXPECT_NE(sqlite3_exec(pairing_->handle(),
+  EXPECT_NE(sqlite3_exec(database_->handle(),
                          "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES ('r', 'u', "
                          "'ZZ807ee29df3c9ffa736523fb2c4e8ee')",
                          nullptr, nullptr, nullptr),

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/utf8.hpp"
 #include "ws/frame_codec.hpp"
-#include "ws/utf8.hpp"
 
 namespace turnpike::ws {
 

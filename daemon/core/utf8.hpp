@@ -1,10 +1,10 @@
-// UTF-8 validation for WebSocket text messages and close reasons (RFC 3629 well-formedness).
+// UTF-8 validation (RFC 3629 well-formedness) for WebSocket messages, JSON strings and pairing ids.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-namespace turnpike::ws {
+namespace turnpike {
 
 // Incremental validator: feed a message in pieces, split anywhere (even inside a code point).
 // Rejects overlong forms, UTF-16 surrogates (U+D800..U+DFFF), code points above U+10FFFF and stray
@@ -29,4 +29,4 @@ class Utf8Validator {
 // Whole-string check: rejects overlongs, surrogates, > U+10FFFF and truncated sequences.
 bool is_valid_utf8(std::string_view bytes);
 
-}  // namespace turnpike::ws
+}  // namespace turnpike

@@ -1,10 +1,10 @@
 // UTF-8 validation: a byte-wise state machine over the ranges of Unicode Table 3-7, with an ASCII fast path.
-#include "ws/utf8.hpp"
+#include "core/utf8.hpp"
 
 #include <cstddef>
 #include <cstring>
 
-namespace turnpike::ws {
+namespace turnpike {
 
 namespace {
 
@@ -80,4 +80,4 @@ bool is_valid_utf8(std::string_view bytes) {
   return validator.feed(bytes) && validator.complete();
 }
 
-}  // namespace turnpike::ws
+}  // namespace turnpike

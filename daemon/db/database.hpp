@@ -1,0 +1,52 @@
+// Database: the daemon's one SQLite connection (WAL, pragmas, migrations) and its shared write transactions.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+#include "db/sqlite_handles.hpp"
+
+namespace turnpike {
+
+struct DatabaseOptions {
+  std::string path;
+  bool synchronous_full = true;  // PRAGMA synchronous = FULL, else NORMAL
+  int busy_timeout_ms = 2000;
+};
+
+// The stores prepare their statements on handle() and write through transactions(), which everything that
+// writes on the connection must share (so grouped commits cover all of it). The stores must be destroyed
+// before the Database. One thread owns it.
+class Database {
+ public:
+  // Opens or creates the file, switches it to WAL (fails if SQLite does not confirm), sets busy_timeout,
+  // synchronous and foreign_keys, applies the embedded migrations and prepares the transaction statements.
+  static Result<std::unique_ptr<Database>> open(const DatabaseOptions& options);
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  Database(Database&&) = delete;
+  Database& operator=(Database&&) = delete;
+  ~Database();
+
+  sqlite3* handle() noexcept { return db_.get(); }
+  TransactionStatements& transactions() noexcept { return transactions_; }
+  const std::string& path() const noexcept { return options_.path; }
+
+  // Takes and releases the write lock without waiting (BEGIN IMMEDIATE; ROLLBACK with busy_timeout 0 for this
+  // call): fails while another connection writes, or when the file is read-only. It does not detect a full
+  // disk.
+  Result<void> probe_writable();
+
+ private:
+  Database(DatabaseOptions options, SqliteDb db, TransactionStatements transactions);
+
+  DatabaseOptions options_;
+  SqliteDb db_;  // declared before the statements so that it is closed after they are finalized
+  TransactionStatements transactions_;
+};
+
+}  // namespace turnpike
