@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, checks formatting, builds turnpike plainly and with ASan+UBSan, runs every test
-# (unit, integration, browser, notify) against both builds, then builds the .deb and .rpm and tests them (lintian,
-# contents, the units, and the .deb installed and run under a booted systemd in a container).
+# Installs what is missing, checks formatting, builds turnpike plainly, runs clang-tidy, builds with ASan+UBSan,
+# runs every test (unit, integration, browser, notify) against both builds, then builds the .deb and .rpm and tests
+# them (lintian, contents, the units, and the .deb installed and run under a booted systemd in a container).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -14,6 +14,9 @@ git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 echo "== build"
 cmake -S . -B build -DTURNPIKE_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
+
+echo "== clang-tidy (bugprone, performance; .clang-tidy)"
+bash tests/clang-tidy.sh build
 
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DTURNPIKE_WERROR=ON -DTURNPIKE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

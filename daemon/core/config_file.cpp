@@ -59,8 +59,9 @@ Result<ParsedFile> parse_keys(std::string_view text, std::string_view origin) {
     if (key == nullptr) return located(origin, line_number, "unknown key " + name);
     if (!seen.insert(name).second) return located(origin, line_number, "duplicate key " + name);
     if (auto ok = key->parse(parsed.config, value); !ok) {
-      std::string why = key->secret ? without_value(ok.error().message, value) : ok.error().message;
-      return located(origin, line_number, name + ": " + why);
+      std::string why = name + ": ";
+      why += key->secret ? without_value(ok.error().message, value) : ok.error().message;
+      return located(origin, line_number, why);
     }
     if (name == "signaling.pong_timeout_seconds" || name == "signaling.ping_interval_seconds") {
       parsed.pong_line = std::max(parsed.pong_line, line_number);

@@ -2,6 +2,7 @@
 // (status, rooms, room delete, purge, reload) and works offline on the config (check-config, coturn-config).
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -186,9 +187,7 @@ int run_daemon_command(const Options& options) {
   return code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -236,4 +235,17 @@ int main(int argc, char** argv) {
   }
   if (options.socket_path.empty()) options.socket_path = admin_socket_of(options.config_path);
   return run_daemon_command(options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "turnpikectl: %s\n", error.what());
+  } catch (...) {
+    std::fprintf(stderr, "turnpikectl: unexpected failure\n");
+  }
+  return 1;
 }

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "core/callback_guard.hpp"
 #include "core/log.hpp"
 
 namespace turnpike {
@@ -43,7 +44,7 @@ void GroupCommit::after_commit(std::function<void()> action) {
 }
 
 void GroupCommit::on_commit_event(evutil_socket_t, short, void* self) {
-  static_cast<GroupCommit*>(self)->commit_now();
+  guarded("group_commit", [self] { static_cast<GroupCommit*>(self)->commit_now(); });
 }
 
 void GroupCommit::commit_now() {

@@ -182,12 +182,16 @@ Transaction::Transaction(Transaction&& other) noexcept
 Transaction::~Transaction() {
   // A failed statement may already have rolled the transaction back; ROLLBACK would then be an error.
   if (statements_ == nullptr || !in_transaction(statements_->rollback_)) return;
-  // Nothing useful to do if even the rollback fails.
-  if (savepoint_) {
-    (void)run_once(statements_->rollback_to_);
-    (void)run_once(statements_->release_);
-  } else {
-    (void)run_once(statements_->rollback_);
+  // Nothing useful to do if even the rollback fails (or cannot allocate its error message): SQLite rolls
+  // back whatever is still open when the connection closes.
+  try {
+    if (savepoint_) {
+      (void)run_once(statements_->rollback_to_);
+      (void)run_once(statements_->release_);
+    } else {
+      (void)run_once(statements_->rollback_);
+    }
+  } catch (...) {
   }
 }
 

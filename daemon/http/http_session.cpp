@@ -113,7 +113,7 @@ void HttpSession::handle(http::Request request) {
   in_service_call_ = true;
   ports_.service.handle(
       *in_flight_, ctx,
-      [this, alive = std::weak_ptr<char>(alive_)](http::Response response, std::string route) {
+      [this, alive = std::weak_ptr<char>(alive_)](http::Response response, const std::string& route) {
         if (!alive.expired()) answer(std::move(response), route);
       });
   in_service_call_ = false;

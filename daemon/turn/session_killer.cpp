@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/callback_guard.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "turn-auth/coturn_cli.hpp"
@@ -76,19 +77,25 @@ void TurnSessionKiller::run_next() {
 
 void TurnSessionKiller::on_read(bufferevent* bev, void* self) {
   auto* killer = static_cast<TurnSessionKiller*>(self);
+  if (!guarded("turn_cli_read", [killer, bev] { killer->read_reply(bev); })) {
+    killer->finish_attempt(false, "internal error while talking to coturn's CLI");
+  }
+}
+
+void TurnSessionKiller::read_reply(bufferevent* bev) {
   evbuffer* input = bufferevent_get_input(bev);
   std::string bytes(evbuffer_get_length(input), '\0');
   evbuffer_remove(input, bytes.data(), bytes.size());
-  std::string reply = killer->dialog_->on_receive(bytes);
+  std::string reply = dialog_->on_receive(bytes);
   if (!reply.empty()) bufferevent_write(bev, reply.data(), reply.size());
-  switch (killer->dialog_->state()) {
+  switch (dialog_->state()) {
     case turn_auth::CoturnCliDialog::State::running:
       break;
     case turn_auth::CoturnCliDialog::State::done:
-      killer->finish_attempt(true, "");
+      finish_attempt(true, "");
       break;
     case turn_auth::CoturnCliDialog::State::failed:
-      killer->finish_attempt(false, killer->dialog_->error());
+      finish_attempt(false, dialog_->error());
       break;
   }
 }
@@ -96,8 +103,10 @@ void TurnSessionKiller::on_read(bufferevent* bev, void* self) {
 void TurnSessionKiller::on_event(bufferevent*, short what, void* self) {
   auto* killer = static_cast<TurnSessionKiller*>(self);
   if (what & BEV_EVENT_CONNECTED) return;
-  bool done = killer->dialog_ && killer->dialog_->state() == turn_auth::CoturnCliDialog::State::done;
-  killer->finish_attempt(done, "coturn's CLI closed the connection or is unreachable");
+  guarded("turn_cli_event", [killer] {
+    bool done = killer->dialog_ && killer->dialog_->state() == turn_auth::CoturnCliDialog::State::done;
+    killer->finish_attempt(done, "coturn's CLI closed the connection or is unreachable");
+  });
 }
 
 void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {

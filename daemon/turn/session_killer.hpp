@@ -31,6 +31,7 @@ class TurnSessionKiller {
   static void on_timer(void* self);
   static void on_read(bufferevent* bev, void* self);
   static void on_event(bufferevent* bev, short what, void* self);
+  void read_reply(bufferevent* bev);
   void run_next();
   void finish_attempt(bool ok, const std::string& error);
 
