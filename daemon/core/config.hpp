@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "core/ice_server_urls.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
-#include "turn-auth/ice_servers.hpp"
 
 namespace turnpike {
 
@@ -78,7 +78,7 @@ struct AdminConfig {
 struct TurnConfig {
   TurnMode mode = TurnMode::long_term;
   std::string realm;
-  turn_auth::IceServerUrls urls;
+  IceServerUrls urls;
   double ttl_seconds = 3600;
   ListenAddress cli_address{"127.0.0.1", 5766};
   std::string cli_password;

@@ -195,12 +195,13 @@ ConfigKey address_key(std::string_view name, std::string_view def, bool reloadab
       [](const ListenAddress& address) { return address.to_string(); });
 }
 
-// turn.urls: turn-auth's parser is the one that decides; the credential issuer hands out this list as is.
+// turn.urls: parsed once by parse_turn_urls (core/ice_server_urls); the credential issuer hands out this
+// list.
 template <auto Section, auto Member>
 ConfigKey ice_urls_key(std::string_view name, std::string_view def, bool reloadable, std::string_view doc) {
   return typed_key<Section, Member>(
-      name, def, reloadable, doc, [](std::string_view text) { return turn_auth::parse_turn_urls(text); },
-      [](const turn_auth::IceServerUrls& urls) {
+      name, def, reloadable, doc, [](std::string_view text) { return parse_turn_urls(text); },
+      [](const IceServerUrls& urls) {
         std::vector<std::string> all = urls.stun;
         all.insert(all.end(), urls.turn.begin(), urls.turn.end());
         return join(all, ", ");

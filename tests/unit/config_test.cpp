@@ -217,7 +217,7 @@ struct KeyCase {
 };
 
 std::vector<KeyCase> key_cases() {
-  using Urls = turn_auth::IceServerUrls;
+  using Urls = IceServerUrls;
   return {
       {"server.listen",
        "[::1]:9000",
@@ -595,7 +595,7 @@ TEST(ConfigKeys, TurnUrlsAreTheListTheIssuerRenders) {
   auto config =
       parse_config("[turn]\nrealm = example.org\ncli_password = pw\nurls = " + urls + "\n", "t.conf");
   ASSERT_TRUE(config.ok()) << config.error().message;
-  auto direct = turn_auth::parse_turn_urls(urls);
+  auto direct = parse_turn_urls(urls);
   ASSERT_TRUE(direct.ok());
   EXPECT_EQ(turn_auth::ice_servers_json(config->turn.urls, "u", "c"),
             turn_auth::ice_servers_json(*direct, "u", "c"));
