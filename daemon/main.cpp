@@ -139,11 +139,9 @@ int main(int argc, char** argv) {
   turnpike::EventPtr sighup(evsignal_new(base.get(), SIGHUP, on_hangup, &signal_context));
   for (auto* ev : {sigterm.get(), sigint.get(), sighup.get()}) event_add(ev, nullptr);
 
-  std::string host = bound->host.find(':') == std::string::npos ? bound->host : "[" + bound->host + "]";
-  turnpike::log_info("listening")
-      .kv("address", host + ":" + std::to_string(bound->port))
-      .kv("version", turnpike::kVersion);
-  (*app)->notifier().ready("serving on " + host + ":" + std::to_string(bound->port));
+  std::string address = bound->to_string();
+  turnpike::log_info("listening").kv("address", address).kv("version", turnpike::kVersion);
+  (*app)->notifier().ready("serving on " + address);
   event_base_dispatch(base.get());
   app->reset();
   turnpike::log_info("stopped");
