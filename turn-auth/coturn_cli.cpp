@@ -93,8 +93,14 @@ std::string telnet_escape(std::string_view s) {
 
 }  // namespace
 
-CoturnCliDialog::CoturnCliDialog(std::string password, std::string list_command)
-    : password_(std::move(password)), list_command_(std::move(list_command)) {
+bool CoturnCliDialog::is_valid_list_command(std::string_view command) {
+  if (starts_with(command, "ps ")) return is_coturn_safe_name(command.substr(3));
+  if (starts_with(command, "psp ")) return is_coturn_safe_name(command.substr(4));
+  return false;
+}
+
+CoturnCliDialog::CoturnCliDialog(std::string password, std::vector<std::string> list_commands)
+    : password_(std::move(password)), list_commands_(std::move(list_commands)) {
   // coturn strips leading blanks and trailing CR/LF from each line, so such passwords could never match.
   const bool bad_password = password_.empty() || password_.front() == ' ' || password_.front() == '\t' ||
                             password_.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos;
@@ -102,14 +108,21 @@ CoturnCliDialog::CoturnCliDialog(std::string password, std::string list_command)
     fail("invalid password");
     return;
   }
-  if (starts_with(list_command_, "ps ")) {
-    exact_ = true;
-    pattern_ = list_command_.substr(3);
-  } else if (starts_with(list_command_, "psp ")) {
-    pattern_ = list_command_.substr(4);
+  if (list_commands_.empty() || !std::all_of(list_commands_.begin(), list_commands_.end(),
+                                             [](const std::string& c) { return is_valid_list_command(c); })) {
+    fail("invalid list command");
+    return;
   }
-  // An empty or unusual argument could list (and so kill) sessions of other users: "psp " matches everyone.
-  if (!is_coturn_safe_name(pattern_)) fail("invalid list command");
+  begin_command(0);
+}
+
+void CoturnCliDialog::begin_command(std::size_t index) {
+  completed_ = index;
+  const std::string& command = list_commands_[index];
+  exact_ = starts_with(command, "ps ");
+  pattern_ = command.substr(exact_ ? 3 : 4);
+  listings_ = 0;
+  truncated_ = false;
 }
 
 std::string CoturnCliDialog::on_receive(std::string_view bytes) {
@@ -221,7 +234,8 @@ std::string CoturnCliDialog::handle_listing() {
   return next_command();
 }
 
-// After the prompt: cancel the next listed session, list again if the last listing was truncated, or quit.
+// After the prompt: cancel the next listed session, list again if the last listing was truncated, go on to
+// the next list command, or quit.
 std::string CoturnCliDialog::next_command() {
   if (!pending_.empty()) {
     killed_.push_back(std::move(pending_.front()));
@@ -236,8 +250,13 @@ std::string CoturnCliDialog::next_command() {
     ++listings_;
     truncated_ = false;
     step_ = Step::listing_sent;
-    return list_command_ + std::string(kLineEnd);
+    return list_commands_[completed_] + std::string(kLineEnd);
   }
+  if (completed_ + 1 < list_commands_.size()) {
+    begin_command(completed_ + 1);
+    return next_command();
+  }
+  completed_ = list_commands_.size();
   state_ = State::done;
   return "quit" + std::string(kLineEnd);
 }

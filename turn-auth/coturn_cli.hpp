@@ -10,8 +10,9 @@
 
 namespace turnpike::turn_auth {
 
-// One dialog with coturn 4.6.1's admin CLI (cli-ip/cli-port/cli-password): log in, list the sessions of a
-// user (or of every user whose name contains a text), cancel each listed session with `cs <id>`, and `quit`.
+// One dialog with coturn 4.6.1's admin CLI (cli-ip/cli-port/cli-password): log in, then for each list
+// command in turn list the sessions of a user (or of every user whose name contains a text) and cancel each
+// listed session with `cs <id>`, and `quit`. One login serves many revocations.
 // It does no I/O: the caller connects, passes every byte it reads to on_receive() and writes what that
 // returns.
 //
@@ -36,9 +37,16 @@ class CoturnCliDialog {
   static constexpr std::size_t kMaxBufferedBytes = 4 * 1024 * 1024;  // unanswered output kept before failing
 
   // password: coturn's cli-password (plain text; no CR, LF or NUL, no leading blank).
-  // list_command: "psp <text>" (every session whose user name contains text) or "ps <user>" (exact match);
-  // the argument must pass is_coturn_safe_name(). Invalid arguments put the dialog straight into failed.
-  CoturnCliDialog(std::string password, std::string list_command);
+  // list_commands: each "psp <text>" (every session whose user name contains text) or "ps <user>" (exact
+  // match), done in order; at least one. Any invalid command or password puts the dialog straight into
+  // failed.
+  CoturnCliDialog(std::string password, std::vector<std::string> list_commands);
+  CoturnCliDialog(std::string password, std::string list_command)
+      : CoturnCliDialog(std::move(password), std::vector<std::string>{std::move(list_command)}) {}
+
+  // "psp <text>" or "ps <user>" whose argument passes is_coturn_safe_name(): an empty or unusual argument
+  // could list (and so kill) sessions of other users ("psp " matches everyone).
+  static bool is_valid_list_command(std::string_view command);
 
   // Feeds bytes read from coturn (any split) and returns the bytes to write back, possibly empty.
   // Once the dialog is done or failed, it ignores input and returns nothing.
@@ -52,6 +60,9 @@ class CoturnCliDialog {
 
   // Session ids sent with `cs`, in order, exactly as coturn listed them (18 zero-padded digits).
   const std::vector<std::string>& killed_sessions() const { return killed_; }
+  // How many list commands, from the first, have had every listed session cancelled (all of them once done;
+  // on failure, the ones before the command that failed).
+  std::size_t completed_commands() const { return completed_; }
 
  private:
   enum class Step { greeting, password_sent, listing_sent, cancel_sent };
@@ -61,12 +72,14 @@ class CoturnCliDialog {
   std::string handle_text();
   std::string handle_listing();
   std::string next_command();
+  void begin_command(std::size_t index);
   std::string fail(std::string why);
 
   std::string password_;
-  std::string list_command_;
-  std::string pattern_;  // the argument of list_command_
-  bool exact_ = false;   // ps (exact user) rather than psp (substring)
+  std::vector<std::string> list_commands_;
+  std::size_t completed_ = 0;  // list_commands_[completed_] is the one under way
+  std::string pattern_;        // the argument of the command under way
+  bool exact_ = false;         // ps (exact user) rather than psp (substring)
 
   State state_ = State::running;
   Step step_ = Step::greeting;

@@ -95,6 +95,7 @@ struct TurnConfig {
   std::vector<std::string> denied_peer_ips{kDefaultDeniedPeerIps.begin(), kDefaultDeniedPeerIps.end()};
   bool allow_loopback_peers = false;
   double kill_retry_seconds = 2;
+  std::int64_t kills_per_login = 256;
 
   // Private, loopback, link-local, shared (CGNAT), benchmark and reserved ranges: a relay must not reach
   // them.

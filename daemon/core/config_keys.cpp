@@ -456,6 +456,9 @@ std::vector<ConfigKey> build_table() {
           "turn.kill_retry_seconds", "2", 0.1, 3600, true,
           "First retry interval for ending revoked sessions while coturn is unreachable (backs off to 30 "
           "s)."),
+      integer_key<&C::turn, &TurnConfig::kills_per_login>(
+          "turn.kills_per_login", "256", 1, 100000, true,
+          "Queued session kills (rooms or credentials) done in one login to coturn's CLI."),
       // [log]
       choice_key<&C::log, &LogConfig::level>("log.level", "info", kLogLevelChoices, true,
                                              "Lowest level written to stderr."),

@@ -56,8 +56,8 @@ void Metrics::count_connection_rejected() {
   ++connections_rejected_;
 }
 
-void Metrics::count_turn_kill(bool ok, std::size_t sessions_killed) {
-  ++(ok ? turn_kills_ok_ : turn_kills_failed_);
+void Metrics::count_turn_kill(bool ok, std::size_t sessions_killed, std::size_t kills) {
+  (ok ? turn_kills_ok_ : turn_kills_failed_) += kills;
   turn_sessions_killed_ += sessions_killed;
 }
 

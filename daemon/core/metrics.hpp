@@ -29,7 +29,9 @@ class Metrics {
   void count_rate_limited(std::string_view kind);  // "rest", "ws", "failed_join"
   void count_ws_close(std::uint16_t code);
   void count_connection_rejected();
-  void count_turn_kill(bool ok, std::size_t sessions_killed);
+  // `kills` queued kills (rooms or credentials) done, or one attempt failed; `sessions_killed` ended in
+  // coturn.
+  void count_turn_kill(bool ok, std::size_t sessions_killed, std::size_t kills);
 
   std::uint64_t rate_limited(std::string_view kind) const;
   std::uint64_t turn_kill_failures() const { return turn_kills_failed_; }

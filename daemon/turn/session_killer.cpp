@@ -45,17 +45,30 @@ void TurnSessionKiller::on_timer(void* self) {
 }
 
 void TurnSessionKiller::run_next() {
-  auto kills = store_.pending_kills();
+  const Config& config = config_();
+  auto kills = store_.pending_kills(config.turn.kills_per_login);
   if (!kills) {
     log_error("turn_kill_queue_failed").kv("reason", kills.error().message);
     return;
   }
-  if (kills->empty()) return;
-  const Config& config = config_();
-  const PendingKill& next = kills->front();
-  pattern_ = next.pattern;
-  dialog_ = std::make_unique<turn_auth::CoturnCliDialog>(config.turn_cli_password,
-                                                         (next.exact ? "ps " : "psp ") + next.pattern);
+  patterns_.clear();
+  std::vector<std::string> commands;
+  for (const auto& kill : *kills) {
+    std::string command = (kill.exact ? "ps " : "psp ") + kill.pattern;
+    if (!turn_auth::CoturnCliDialog::is_valid_list_command(command)) {
+      // Only a row written by hand can hold such a pattern; it could never be listed safely.
+      log_error("turn_kill_dropped").kv("reason", "pattern unsafe for coturn's CLI");
+      (void)store_.kill_done(kill.pattern);
+      continue;
+    }
+    patterns_.push_back(kill.pattern);
+    commands.push_back(std::move(command));
+  }
+  if (commands.empty()) {
+    if (!kills->empty()) timer_.start(0);  // only dropped ones: look again
+    return;
+  }
+  dialog_ = std::make_unique<turn_auth::CoturnCliDialog>(config.turn_cli_password, std::move(commands));
   if (dialog_->state() == turn_auth::CoturnCliDialog::State::failed) {
     finish_attempt(false, dialog_->error());
     return;
@@ -86,6 +99,7 @@ void TurnSessionKiller::read_reply(bufferevent* bev) {
   evbuffer* input = bufferevent_get_input(bev);
   std::string bytes(evbuffer_get_length(input), '\0');
   evbuffer_remove(input, bytes.data(), bytes.size());
+  timer_.start(kAttemptTimeoutSeconds);  // coturn is answering: the deadline is for silence, not the batch
   std::string reply = dialog_->on_receive(bytes);
   if (!reply.empty()) bufferevent_write(bev, reply.data(), reply.size());
   switch (dialog_->state()) {
@@ -113,17 +127,21 @@ void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {
   timer_.stop();
   connection_.reset();
   std::size_t killed = dialog_ ? dialog_->killed_sessions().size() : 0;
+  std::size_t completed = ok ? patterns_.size() : dialog_ ? dialog_->completed_commands() : 0;
   dialog_.reset();
+  // What the dialog finished is done even when a later command of the batch failed.
+  for (std::size_t i = 0; i < completed && i < patterns_.size(); ++i) (void)store_.kill_done(patterns_[i]);
+  if (completed > 0) metrics_.count_turn_kill(true, killed, completed);
   if (ok) {
-    (void)store_.kill_done(pattern_);
-    metrics_.count_turn_kill(true, killed);
-    log_info("turn_sessions_ended").kv("sessions", static_cast<std::uint64_t>(killed));
+    log_info("turn_sessions_ended")
+        .kv("kills", static_cast<std::uint64_t>(completed))
+        .kv("sessions", static_cast<std::uint64_t>(killed));
     backoff_seconds_ = 0;
-    timer_.start(0);  // next queued kill, if any
+    timer_.start(0);  // the next batch, if any
     return;
   }
-  (void)store_.kill_failed(pattern_, error);
-  metrics_.count_turn_kill(false, 0);
+  if (completed < patterns_.size()) (void)store_.kill_failed(patterns_[completed], error);
+  metrics_.count_turn_kill(false, 0, 1);
   const double first = config_().turn.kill_retry_seconds;
   backoff_seconds_ = backoff_seconds_ == 0 ? first : std::min(kMaxBackoffSeconds, backoff_seconds_ * 2);
   log_warn("turn_kill_failed").kv("reason", error).kv("retry_in_seconds", backoff_seconds_);

@@ -1,11 +1,13 @@
-// TurnSessionKiller: ends the live relay sessions of revoked credentials through coturn's admin CLI, one
-// queued kill at a time, asynchronously on the event loop, retrying with backoff while coturn is unreachable.
+// TurnSessionKiller: ends the live relay sessions of revoked credentials through coturn's admin CLI, a batch
+// of queued kills per login (turn.kills_per_login), asynchronously on the event loop, retrying with backoff
+// while coturn is unreachable.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "net/event_handles.hpp"
@@ -42,7 +44,7 @@ class TurnSessionKiller {
   Timer timer_;
   BufferEventPtr connection_;
   std::unique_ptr<turn_auth::CoturnCliDialog> dialog_;
-  std::string pattern_;
+  std::vector<std::string> patterns_;  // of the batch under way, in dialog order
   double backoff_seconds_ = 0;
   bool backing_off_ = false;
 };

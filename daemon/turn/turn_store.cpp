@@ -45,7 +45,8 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
        "INSERT OR IGNORE INTO turn_pending_kills (pattern, exact, reason, created_ms) "
        "SELECT username, 1, 'credential_expired', ?1 FROM turn_credentials WHERE expires_ms <= ?1"},
       {&s->delete_expired, "DELETE FROM turn_credentials WHERE expires_ms <= ?1"},
-      {&s->list_kills, "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY created_ms"},
+      {&s->list_kills,
+       "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY created_ms LIMIT ?1"},
       {&s->count_kills, "SELECT count(*) FROM turn_pending_kills"},
       {&s->delete_kill, "DELETE FROM turn_pending_kills WHERE pattern = ?1"},
       {&s->fail_kill,
@@ -151,9 +152,10 @@ Result<std::int64_t> TurnStore::expire(std::int64_t now_ms) {
   return expired;
 }
 
-Result<std::vector<PendingKill>> TurnStore::pending_kills() {
+Result<std::vector<PendingKill>> TurnStore::pending_kills(std::int64_t limit) {
   std::vector<PendingKill> out;
   auto run = stmts_->list_kills.run();
+  run.bind_int64(1, limit);
   while (true) {
     auto row = run.step();
     if (!row) return row.error();

@@ -51,7 +51,8 @@ class TurnStore {
   // of each one's live sessions, in one transaction. Returns how many expired.
   Result<std::int64_t> expire(std::int64_t now_ms);
 
-  Result<std::vector<PendingKill>> pending_kills();
+  // The oldest `limit` queued kills.
+  Result<std::vector<PendingKill>> pending_kills(std::int64_t limit);
   Result<std::int64_t> pending_kill_count();
   Result<void> kill_done(std::string_view pattern);
   Result<void> kill_failed(std::string_view pattern, std::string_view error);

@@ -9,6 +9,7 @@ progress line) stops growing while its sent count (`tot_send_msgs`) keeps growin
 session and coturn's log names it in "Session <id> to be forcefully canceled". A session that must survive keeps
 its echo count growing.
 """
+import re
 import sqlite3
 import time
 
@@ -332,3 +333,31 @@ def test_kill_waits_while_coturn_is_down(turn_stack, mode):
             con.close()
         assert len(secrets) == 1
         assert rest_credential(secrets[0], creds_b.username) == creds_b.credential
+
+
+# --- the kill backlog -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kills_per_login", [1, 256])
+def test_kills_are_batched_per_cli_login(turn_stack, kills_per_login):
+    # Both rooms are purged in one request; their live sessions end whether one CLI login serves both kills or
+    # each needs its own (turn.kills_per_login = 1).
+    stack = turn_stack("long-term", {"turn.kills_per_login": kills_per_login})
+    room_a, room_b = stack.room("a"), stack.room("b")
+    creds_a, creds_b = stack.credentials(room_a), stack.credentials(room_b)
+    live = LiveSessions(stack, creds_a, creds_b)
+    live.wait_relaying()
+    ids = {i for i, _ in live.sessions(room_a)} | {i for i, _ in live.sessions(room_b)}
+    assert len(ids) >= 2, ids
+
+    revoked_at = time.monotonic()
+    r = stack.api.purge({"deviceIds": [room_a.client1, room_b.client1]})
+    assert r.status_code == 200 and r.json()["roomsDeleted"] == 2, r.text
+    wait_for(lambda: not live.sessions(room_a) and not live.sessions(room_b), timeout=KILL_DEADLINE,
+             message="coturn to drop both rooms' sessions")
+    assert_session_ended(live.a, revoked_at)  # (room B's session runs over TCP, which coturn closes)
+    assert ids <= set(stack.coturn.forced_cancels())
+    wait_for(lambda: stack.kills_pending() == 0, timeout=5, message="turnKillsPending back to 0")
+    batches = [int(k) for k in re.findall(r"event=turn_sessions_ended kills=(\d+)", stack.daemon.log())]
+    assert sum(batches) == 2, batches
+    assert max(batches) == min(2, kills_per_login), batches

@@ -753,6 +753,42 @@ TEST(CoturnCliDialog, RefusesArgumentsThatCouldMisfire) {
   }
 }
 
+TEST(CoturnCliDialog, OneLoginServesSeveralListCommands) {
+  CoturnCliDialog dialog(std::string(kPassword), std::vector<std::string>{"ps u1", "ps u3", "psp room9."});
+  EXPECT_EQ(dialog.on_receive(kGreeting), kPasswordLine);
+  EXPECT_EQ(dialog.on_receive(kPrompt), "ps u1\r\n");
+  EXPECT_EQ(dialog.completed_commands(), 0u);
+  EXPECT_EQ(dialog.on_receive(kListingNone), "ps u3\r\n");  // nothing to cancel: on to the next command
+  EXPECT_EQ(dialog.completed_commands(), 1u);
+  EXPECT_EQ(dialog.on_receive(kListingOne), cs("000000000000000001"));
+  EXPECT_EQ(dialog.on_receive(kPrompt), "psp room9.\r\n");
+  EXPECT_EQ(dialog.completed_commands(), 2u);
+  EXPECT_EQ(dialog.on_receive(kListingNone), "quit\r\n");
+  EXPECT_EQ(dialog.state(), CoturnCliDialog::State::done);
+  EXPECT_EQ(dialog.completed_commands(), 3u);
+  EXPECT_EQ(dialog.killed_sessions(), std::vector<std::string>{"000000000000000001"});
+}
+
+TEST(CoturnCliDialog, AFailureKeepsTheCountOfCommandsAlreadyDone) {
+  CoturnCliDialog dialog(std::string(kPassword), std::vector<std::string>{"ps u1", "ps u3"});
+  (void)dialog.on_receive(kGreeting);
+  (void)dialog.on_receive(kPrompt);
+  EXPECT_EQ(dialog.on_receive(kListingNone), "ps u3\r\n");
+  EXPECT_EQ(dialog.on_receive("garbage\r\n> "), "");
+  EXPECT_EQ(dialog.state(), CoturnCliDialog::State::failed);
+  EXPECT_EQ(dialog.completed_commands(), 1u);
+}
+
+TEST(CoturnCliDialog, RefusesABatchWithOneBadCommand) {
+  CoturnCliDialog dialog(std::string(kPassword), std::vector<std::string>{"ps u1", "psp "});
+  EXPECT_EQ(dialog.state(), CoturnCliDialog::State::failed);
+  EXPECT_EQ(dialog.error(), "invalid list command");
+  EXPECT_FALSE(CoturnCliDialog::is_valid_list_command("psp "));
+  EXPECT_TRUE(CoturnCliDialog::is_valid_list_command("psp room9."));
+  CoturnCliDialog empty(std::string(kPassword), std::vector<std::string>{});
+  EXPECT_EQ(empty.state(), CoturnCliDialog::State::failed);
+}
+
 TEST(CoturnCliDialog, EscapesIacInPassword) {
   CoturnCliDialog dialog("pa\xffss", "ps u1");
   EXPECT_EQ(dialog.on_receive(kGreeting), "pa\xff\xffss\r\n");

@@ -142,13 +142,13 @@ TEST_P(TurnCredentials, DeletingTheRoomRowRevokesItsCoturnRowsAndQueuesAKill) {
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kRoom + "'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kOtherRoom + "'"), 1);
   EXPECT_EQ(coturn_rows(), GetParam() == "long-term" ? 1 : 1);
-  auto kills = turn_->pending_kills();
+  auto kills = turn_->pending_kills(100);
   ASSERT_TRUE(kills.ok());
   ASSERT_EQ(kills->size(), 1u);
   EXPECT_EQ((*kills)[0].pattern, kRoom);
   EXPECT_FALSE((*kills)[0].exact);
   ASSERT_TRUE(turn_->kill_failed(kRoom, "coturn down").ok());
-  EXPECT_EQ(turn_->pending_kills()->at(0).attempts, 1);
+  EXPECT_EQ(turn_->pending_kills(100)->at(0).attempts, 1);
   ASSERT_TRUE(turn_->kill_done(kRoom).ok());
   EXPECT_EQ(*turn_->pending_kill_count(), 0);
 }
@@ -168,7 +168,7 @@ TEST_P(TurnCredentials, ExpiredCredentialsAreRemovedAndTheirSessionsQueued) {
   EXPECT_EQ(*expired, 1);
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt"), 0);
-  auto kills = turn_->pending_kills();
+  auto kills = turn_->pending_kills(100);
   ASSERT_EQ(kills->size(), 1u);
   EXPECT_EQ((*kills)[0].pattern, username);
   EXPECT_TRUE((*kills)[0].exact);
