@@ -12,6 +12,7 @@
 #include "ops/service_notifier.hpp"
 #include "pairing/pairing_api.hpp"
 #include "pairing/pairing_store.hpp"
+#include "pairing/sqlite_pairing_repository.hpp"
 #include "signaling/signaling.hpp"
 #include "turn/credential_issuer.hpp"
 #include "turn/session_killer.hpp"
@@ -77,8 +78,8 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
                                                      self->clock_.wall_clock_ms());
       }};
   app->signaling_ = std::make_unique<Signaling>(std::move(directory), *app->metrics_, app->clock_);
-  app->pairing_ =
-      std::make_unique<PairingApi>(*app->store_, *app->commits_, *app->signaling_, *app->metrics_);
+  app->pairing_repository_ = std::make_unique<SqlitePairingRepository>(*app->store_, *app->commits_);
+  app->pairing_ = std::make_unique<PairingApi>(*app->pairing_repository_, *app->signaling_, *app->metrics_);
   app->pairing_->set_turn_issuer(app->turn_issuer_.get());
   app->pairing_->on_rooms_ended([self] { self->turn_killer_->poke(); });
 

@@ -25,6 +25,7 @@ class PairingStore;
 class Router;
 class ServiceNotifier;
 class Signaling;
+class SqlitePairingRepository;
 class TurnCredentialIssuer;
 class TurnSessionKiller;
 class TurnStore;
@@ -72,6 +73,8 @@ class App : public OpsHost {
   std::unique_ptr<TurnSessionKiller> turn_killer_;
   std::unique_ptr<Signaling> signaling_;
   std::unique_ptr<PairingApi> pairing_;
+  // After the API, so it goes first: a backend drops its operations in flight, whose completions use the API.
+  std::unique_ptr<SqlitePairingRepository> pairing_repository_;
   std::unique_ptr<OpsApi> ops_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<HttpSessionFactory> sessions_;

@@ -12,6 +12,7 @@
 namespace turnpike {
 namespace {
 
+using http::Respond;
 using http::Response;
 
 struct Handlers {
@@ -21,65 +22,76 @@ struct Handlers {
 
 enum class Access { anyone, admin };
 
-// One route: a method on a path. GET routes answer HEAD too.
+// One route: a method on a path. GET routes answer HEAD too. A handler answers through `respond`, at once or
+// in a later loop turn; the synchronous ones (ops, fixed answers) call it before returning.
 struct Route {
   std::string_view path;
   std::string_view method;
   Access access;
-  Response (*handler)(const Handlers&, const http::Request&, const RequestContext&);
+  void (*handler)(const Handlers&, const http::Request&, const RequestContext&, Respond);
 };
 
 constexpr std::array<Route, 15> kRoutes = {{
     {"/", "GET", Access::anyone,
-     [](const Handlers&, const http::Request&, const RequestContext&) {
-       return Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients");
+     [](const Handlers&, const http::Request&, const RequestContext&, Respond respond) {
+       respond(Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients"));
      }},
     {"/ws", "GET", Access::anyone,
-     [](const Handlers&, const http::Request&, const RequestContext&) {
-       return Response::error(426, "upgrade_required").with_header("Upgrade", "websocket");
+     [](const Handlers&, const http::Request&, const RequestContext&, Respond respond) {
+       respond(Response::error(426, "upgrade_required").with_header("Upgrade", "websocket"));
      }},
     {"/health", "GET", Access::anyone,
-     [](const Handlers& h, const http::Request&, const RequestContext& ctx) { return h.ops.health(ctx); }},
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond respond) {
+       respond(h.ops.health(ctx));
+     }},
     {"/rooms", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext&) { return h.ops.rooms(); }},
+     [](const Handlers& h, const http::Request&, const RequestContext&, Respond respond) {
+       respond(h.ops.rooms());
+     }},
     {"/metrics", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext& ctx) { return h.ops.metrics(ctx); }},
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond respond) {
+       respond(h.ops.metrics(ctx));
+     }},
     {"/api/rooms", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
-       return h.pairing.create(r, ctx);
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+       h.pairing.create(r, ctx, std::move(respond));
      }},
     {"/api/rooms", "GET", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
-       return h.pairing.get_room(r, ctx);
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+       h.pairing.get_room(r, ctx, std::move(respond));
      }},
     {"/api/rooms", "DELETE", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
-       return h.pairing.delete_room(r, ctx);
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+       h.pairing.delete_room(r, ctx, std::move(respond));
      }},
     {"/api/rooms/accept", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
-       return h.pairing.accept(r, ctx);
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+       h.pairing.accept(r, ctx, std::move(respond));
      }},
     {"/api/rooms/check", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
-       return h.pairing.check(r, ctx);
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+       h.pairing.check(r, ctx, std::move(respond));
      }},
     {"/api/user/purge", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
-       return h.pairing.purge(r, ctx);
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+       h.pairing.purge(r, ctx, std::move(respond));
      }},
     {"/api/rooms/turn", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx) {
-       return h.pairing.turn_credentials(r, ctx);
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+       h.pairing.turn_credentials(r, ctx, std::move(respond));
      }},
     {"/admin/status", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext& ctx) {
-       return h.ops.admin_status(ctx);
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond respond) {
+       respond(h.ops.admin_status(ctx));
      }},
     {"/admin/rooms", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext&) { return h.ops.admin_rooms(); }},
+     [](const Handlers& h, const http::Request&, const RequestContext&, Respond respond) {
+       respond(h.ops.admin_rooms());
+     }},
     {"/admin/reload", "POST", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext&) { return h.ops.reload(); }},
+     [](const Handlers& h, const http::Request&, const RequestContext&, Respond respond) {
+       respond(h.ops.reload());
+     }},
 }};
 
 bool matches_method(const Route& route, std::string_view method) {
@@ -119,52 +131,52 @@ bool is_legacy(std::string_view path, std::string_view method) {
 }  // namespace
 
 void Router::handle(const http::Request& request, const RequestContext& ctx, HttpReply reply) {
-  std::string route;
-  Response response = dispatch(request, ctx, route);
   // A request that wrote (or read) data not committed yet is answered once the commit is durable; a
   // failed commit means whatever the handler answered did not happen (logged as commit_failed).
-  if (!ports_.commits.pending()) return reply(std::move(response), std::move(route));
-  (void)ports_.commits.wait([reply = std::move(reply), response = std::move(response),
-                             route = std::move(route)](bool committed) mutable {
-    if (!committed) response = Response::error(500, "internal_error");
-    reply(std::move(response), std::move(route));
-  });
+  dispatch(request, ctx,
+           [&commits = ports_.commits, reply = std::move(reply)](Response response, std::string route) {
+             if (!commits.pending()) return reply(std::move(response), std::move(route));
+             (void)commits.wait(
+                 [reply, response = std::move(response), route = std::move(route)](bool committed) mutable {
+                   if (!committed) response = Response::error(500, "internal_error");
+                   reply(std::move(response), std::move(route));
+                 });
+           });
 }
 
-Response Router::dispatch(const http::Request& request, const RequestContext& ctx, std::string& route) {
+void Router::dispatch(const http::Request& request, const RequestContext& ctx, HttpReply answer) {
   const std::string& method = request.method;
   if (method == "OPTIONS") {
-    route = "OPTIONS";
-    return Response::empty(204)
-        .with_header("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept")
-        .with_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+    return answer(
+        Response::empty(204)
+            .with_header("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept")
+            .with_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
+        "OPTIONS");
   }
   std::string path = http::normalize_path(request.path);
-  if (is_legacy(path, method)) {
-    route = "legacy";
-    return Response::error(410, "use_new_endpoints");
-  }
+  if (is_legacy(path, method)) return answer(Response::error(410, "use_new_endpoints"), "legacy");
   if (method == "GET" || method == "HEAD") {
-    if (auto demo = serve_demo(request.path, path)) {
-      route = "GET /demo";
-      return std::move(*demo);
-    }
+    if (auto demo = serve_demo(request.path, path)) return answer(std::move(*demo), "GET /demo");
   }
   bool known_path = false;
   for (const auto& candidate : kRoutes) {
     if (candidate.path != path) continue;
     known_path = true;
     if (!matches_method(candidate, method)) continue;
-    route = std::string(candidate.method) + " " + path;
-    if (candidate.access == Access::admin && !is_admin(ctx)) return Response::error(403, "forbidden");
-    return candidate.handler(Handlers{ports_.pairing, ports_.ops}, request, ctx);
+    std::string route = std::string(candidate.method) + " " + path;
+    if (candidate.access == Access::admin && !is_admin(ctx)) {
+      return answer(Response::error(403, "forbidden"), std::move(route));
+    }
+    return candidate.handler(Handlers{ports_.pairing, ports_.ops}, request, ctx,
+                             [answer = std::move(answer), route = std::move(route)](Response response) {
+                               answer(std::move(response), route);
+                             });
   }
   if (known_path) {
-    route = std::string(method == "HEAD" ? "GET" : method) + " " + path;
-    return Response::error(405, "method_not_allowed").with_header("Allow", allowed_methods(path));
+    return answer(Response::error(405, "method_not_allowed").with_header("Allow", allowed_methods(path)),
+                  std::string(method == "HEAD" ? "GET" : method) + " " + path);
   }
-  route = "unmatched";
-  return Response::error(404, "not_found");
+  answer(Response::error(404, "not_found"), "unmatched");
 }
 
 HttpUpgrade Router::upgrade(const http::Request& request) {

@@ -29,8 +29,9 @@ class Router : public HttpService {
   HttpUpgrade upgrade(const http::Request& request) override;
 
  private:
-  // The answer and the route's metrics name ("POST /api/rooms", "unmatched").
-  http::Response dispatch(const http::Request& request, const RequestContext& ctx, std::string& route);
+  // Finds the route and has it answer through `answer`, with the route's metrics name ("POST /api/rooms",
+  // "unmatched"), during this call or in a later loop turn.
+  void dispatch(const http::Request& request, const RequestContext& ctx, HttpReply answer);
 
   RouterPorts ports_;
 };

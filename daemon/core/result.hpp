@@ -1,6 +1,7 @@
 // Result<T>: a value or an error message, returned by every fallible function instead of throwing.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -48,6 +49,10 @@ class [[nodiscard]] Result<void> {
   Error error_;
   bool ok_ = true;
 };
+
+// The completion of an operation that may finish later: called exactly once with its Result.
+template <class T>
+using Done = std::function<void(Result<T>)>;
 
 inline Error make_error(std::string message) {
   return Error{std::move(message)};

@@ -1,6 +1,7 @@
 // An HTTP response and its wire form (status line, headers, body).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,9 @@ struct Response {
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   Response& with_header(std::string name, std::string value);
 };
+
+// How a handler answers a request: exactly once, during the handler's call or in a later loop turn.
+using Respond = std::function<void(Response)>;
 
 // 429 rate_limited with Retry-After in whole seconds (at least 1).
 Response rate_limited(double retry_after_seconds);

@@ -11,15 +11,15 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/random.hpp"
-#include "db/group_commit.hpp"
 #include "pairing/field_rules.hpp"
-#include "pairing/pairing_store.hpp"
+#include "pairing/pairing_repository.hpp"
 #include "signaling/signaling.hpp"
 #include "turn/credential_issuer.hpp"
 
 namespace turnpike {
 namespace {
 
+using http::Respond;
 using http::Response;
 using nlohmann::json;
 
@@ -75,8 +75,8 @@ Response internal_error(std::string_view operation, const std::string& why) {
   return Response::error(500, "internal_error");
 }
 
-PairingApi::PairingApi(PairingStore& store, GroupCommit& commits, Signaling& signaling, Metrics& metrics)
-    : store_(store), commits_(commits), signaling_(signaling), metrics_(metrics) {}
+PairingApi::PairingApi(PairingRepository& repository, Signaling& signaling, Metrics& metrics)
+    : repository_(repository), signaling_(signaling), metrics_(metrics) {}
 
 static RateSettings failed_join_rate(const Config& config) {
   return {config.limits.failed_join_per_minute / 60.0, config.limits.failed_join_per_minute};
@@ -94,118 +94,142 @@ void PairingApi::count_failed_join(const RequestContext& ctx) {
   (void)failed_joins_.try_take(ctx.peer, failed_join_rate(ctx.config), ctx.now);
 }
 
-Response PairingApi::create(const http::Request& request, const RequestContext& ctx) {
+void PairingApi::create(const http::Request& request, const RequestContext& ctx, Respond respond) {
   auto body = parse_body(request);
-  if (!body) return Response::error(400, "invalid_json");
+  if (!body) return respond(Response::error(400, "invalid_json"));
   std::string joinid;
-  if (auto error = joinid_error(*body, ctx.config, joinid)) return *error;
-  if (auto error = id_field_error(*body, "client1", ctx.config)) return *error;
-  if (is_missing_field(*body, "expiresInSeconds")) return Response::error(400, "missing_expiresInSeconds");
+  if (auto error = joinid_error(*body, ctx.config, joinid)) return respond(std::move(*error));
+  if (auto error = id_field_error(*body, "client1", ctx.config)) return respond(std::move(*error));
+  if (is_missing_field(*body, "expiresInSeconds"))
+    return respond(Response::error(400, "missing_expiresInSeconds"));
   auto seconds = parse_expires_seconds((*body)["expiresInSeconds"], ctx.config.pairing.max_expires_seconds);
   if (!seconds) {
     nlohmann::ordered_json error = {{"error", "invalid_expiresInSeconds"},
                                     {"details", expires_details(ctx.config.pairing.max_expires_seconds)}};
-    return Response::json(400, to_json_text(error));
+    return respond(Response::json(400, to_json_text(error)));
   }
-  auto live = store_.live_pending_count(ctx.now_ms);
-  if (!live) return internal_error("create", live.error().message);
-  if (*live >= ctx.config.limits.max_pending_codes) return Response::error(503, "too_many_pending_codes");
-
   std::int64_t exp_ms = ctx.now_ms + *seconds * 1000;
-  auto outcome = store_.create_pending(joinid, (*body)["client1"].get<std::string>(), ctx.now_ms, exp_ms);
-  if (!outcome) return internal_error("create", outcome.error().message);
-  if (*outcome == CreateOutcome::conflict) return Response::error(409, "conflict");
-  return Response::json(201, R"({"ok":true,"exp":")" + format_iso8601_ms(exp_ms) + "\"}");
+  auto client1 = (*body)["client1"].get<std::string>();
+
+  repository_.live_pending_count(
+      ctx.now_ms, [this, ctx, joinid = std::move(joinid), client1 = std::move(client1), exp_ms,
+                   respond = std::move(respond)](Result<std::int64_t> live) mutable {
+        if (!live) return respond(internal_error("create", live.error().message));
+        if (*live >= ctx.config.limits.max_pending_codes)
+          return respond(Response::error(503, "too_many_pending_codes"));
+        repository_.create_pending(
+            std::move(joinid), std::move(client1), ctx.now_ms, exp_ms,
+            [exp_ms, respond = std::move(respond)](Result<CreateOutcome> outcome) {
+              if (!outcome) return respond(internal_error("create", outcome.error().message));
+              if (*outcome == CreateOutcome::conflict) return respond(Response::error(409, "conflict"));
+              respond(Response::json(201, R"({"ok":true,"exp":")" + format_iso8601_ms(exp_ms) + "\"}"));
+            });
+      });
 }
 
-Response PairingApi::accept(const http::Request& request, const RequestContext& ctx) {
+void PairingApi::accept(const http::Request& request, const RequestContext& ctx, Respond respond) {
   auto body = parse_body(request);
-  if (!body) return Response::error(400, "invalid_json");
+  if (!body) return respond(Response::error(400, "invalid_json"));
   std::string joinid;
-  if (auto error = joinid_error(*body, ctx.config, joinid)) return *error;
-  if (auto error = id_field_error(*body, "client2", ctx.config)) return *error;
-  if (auto blocked = failed_join_blocked(ctx)) return *blocked;
+  if (auto error = joinid_error(*body, ctx.config, joinid)) return respond(std::move(*error));
+  if (auto error = id_field_error(*body, "client2", ctx.config)) return respond(std::move(*error));
+  if (auto blocked = failed_join_blocked(ctx)) return respond(std::move(*blocked));
 
-  auto outcome =
-      store_.accept(joinid, (*body)["client2"].get<std::string>(), ctx.now_ms, random_hex(kRoomIdBytes));
-  if (!outcome) return internal_error("accept", outcome.error().message);
-  switch (outcome->kind) {
-    case AcceptOutcome::Kind::accepted:
-      return Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}");
-    case AcceptOutcome::Kind::conflict:
-      return Response::error(409, "conflict");
-    case AcceptOutcome::Kind::not_found:
-      break;
-  }
-  count_failed_join(ctx);
-  return Response::error(404, "not_found_or_expired");
+  repository_.accept(std::move(joinid), (*body)["client2"].get<std::string>(), ctx.now_ms,
+                     random_hex(kRoomIdBytes),
+                     [this, ctx, respond = std::move(respond)](Result<AcceptOutcome> outcome) {
+                       if (!outcome) return respond(internal_error("accept", outcome.error().message));
+                       switch (outcome->kind) {
+                         case AcceptOutcome::Kind::accepted:
+                           return respond(Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}"));
+                         case AcceptOutcome::Kind::conflict:
+                           return respond(Response::error(409, "conflict"));
+                         case AcceptOutcome::Kind::not_found:
+                           break;
+                       }
+                       count_failed_join(ctx);
+                       respond(Response::error(404, "not_found_or_expired"));
+                     });
 }
 
-Response PairingApi::check(const http::Request& request, const RequestContext& ctx) {
+void PairingApi::check(const http::Request& request, const RequestContext& ctx, Respond respond) {
   auto body = parse_body(request);
-  if (!body) return Response::error(400, "invalid_json");
+  if (!body) return respond(Response::error(400, "invalid_json"));
   std::string joinid;
-  if (auto error = joinid_error(*body, ctx.config, joinid)) return *error;
-  if (auto error = id_field_error(*body, "client1", ctx.config)) return *error;
-  if (auto blocked = failed_join_blocked(ctx)) return *blocked;
+  if (auto error = joinid_error(*body, ctx.config, joinid)) return respond(std::move(*error));
+  if (auto error = id_field_error(*body, "client1", ctx.config)) return respond(std::move(*error));
+  if (auto blocked = failed_join_blocked(ctx)) return respond(std::move(*blocked));
 
-  auto outcome = store_.check(joinid, (*body)["client1"].get<std::string>(), ctx.now_ms);
-  if (!outcome) return internal_error("check", outcome.error().message);
-  switch (outcome->kind) {
-    case CheckOutcome::Kind::ready:
-      (void)store_.touch_room(outcome->roomid, ctx.now_ms);
-      return Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}");
-    case CheckOutcome::Kind::waiting:
-      return Response::empty(204);
-    case CheckOutcome::Kind::not_found:
-      break;
-  }
-  count_failed_join(ctx);
-  return Response::error(404, "not_found_or_expired");
+  repository_.check(std::move(joinid), (*body)["client1"].get<std::string>(), ctx.now_ms,
+                    [this, ctx, respond = std::move(respond)](Result<CheckOutcome> outcome) mutable {
+                      if (!outcome) return respond(internal_error("check", outcome.error().message));
+                      switch (outcome->kind) {
+                        case CheckOutcome::Kind::ready: {
+                          auto answer = Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}");
+                          return repository_.touch_room(
+                              std::move(outcome->roomid), ctx.now_ms,
+                              [answer = std::move(answer), respond = std::move(respond)](Result<void>) {
+                                respond(answer);
+                              });
+                        }
+                        case CheckOutcome::Kind::waiting:
+                          return respond(Response::empty(204));
+                        case CheckOutcome::Kind::not_found:
+                          break;
+                      }
+                      count_failed_join(ctx);
+                      respond(Response::error(404, "not_found_or_expired"));
+                    });
 }
 
-Response PairingApi::get_room(const http::Request& request, const RequestContext& ctx) {
+void PairingApi::get_room(const http::Request& request, const RequestContext& ctx, Respond respond) {
   auto body = parse_body(request);
   if (!body) body = json::object();  // a GET body is optional; a bad one is ignored like a missing one
   std::string roomid;
-  if (auto error = roomid_field(request, *body, ctx.config, roomid)) return *error;
-  auto room = store_.find_room(roomid);
-  if (!room) return internal_error("get_room", room.error().message);
-  if (!*room) return Response::error(404, "not_found");
-  (void)store_.touch_room(roomid, ctx.now_ms);
-  nlohmann::ordered_json out = {
-      {"roomid", (*room)->roomid}, {"client1", (*room)->client1}, {"client2", (*room)->client2}};
-  return Response::json(200, to_json_text(out));
-}
+  if (auto error = roomid_field(request, *body, ctx.config, roomid)) return respond(std::move(*error));
 
-Response PairingApi::delete_room(const http::Request& request, const RequestContext& ctx) {
-  auto body = parse_body(request);
-  if (!body) return Response::error(400, "invalid_json");
-  std::string roomid;
-  if (auto error = roomid_field(request, *body, ctx.config, roomid)) return *error;
-  auto deleted = store_.delete_room(roomid);
-  if (!deleted) return internal_error("delete_room", deleted.error().message);
-  if (*deleted) log_info("room_deleted").kv("reason", "deleted");
-  // Once the delete is durable: members are told, and coturn ends the room's relays.
-  commits_.after_commit([this, roomid, deleted = *deleted] {
-    signaling_.close_room(roomid, "deleted");
-    occupied_touched_ms_.erase(roomid);
-    if (deleted) rooms_ended_();
+  repository_.find_room(roomid, [this, roomid, now_ms = ctx.now_ms,
+                                 respond = std::move(respond)](Result<std::optional<RoomRow>> room) mutable {
+    if (!room) return respond(internal_error("get_room", room.error().message));
+    if (!*room) return respond(Response::error(404, "not_found"));
+    nlohmann::ordered_json out = {
+        {"roomid", (*room)->roomid}, {"client1", (*room)->client1}, {"client2", (*room)->client2}};
+    repository_.touch_room(std::move(roomid), now_ms,
+                           [answer = Response::json(200, to_json_text(out)),
+                            respond = std::move(respond)](Result<void>) { respond(answer); });
   });
-  return Response::json(200, R"({"ok":true})");
 }
 
-Response PairingApi::purge(const http::Request& request, const RequestContext& ctx) {
+void PairingApi::delete_room(const http::Request& request, const RequestContext& ctx, Respond respond) {
   auto body = parse_body(request);
-  if (!body) return Response::error(400, "invalid_json");
+  if (!body) return respond(Response::error(400, "invalid_json"));
+  std::string roomid;
+  if (auto error = roomid_field(request, *body, ctx.config, roomid)) return respond(std::move(*error));
+
+  repository_.delete_room(roomid, [this, roomid, respond = std::move(respond)](Result<bool> deleted) {
+    if (!deleted) return respond(internal_error("delete_room", deleted.error().message));
+    if (*deleted) log_info("room_deleted").kv("reason", "deleted");
+    // Once the delete is durable: members are told, and coturn ends the room's relays.
+    repository_.after_commit([this, roomid, deleted = *deleted] {
+      signaling_.close_room(roomid, "deleted");
+      occupied_touched_ms_.erase(roomid);
+      if (deleted) rooms_ended_();
+    });
+    respond(Response::json(200, R"({"ok":true})"));
+  });
+}
+
+void PairingApi::purge(const http::Request& request, const RequestContext& ctx, Respond respond) {
+  auto body = parse_body(request);
+  if (!body) return respond(Response::error(400, "invalid_json"));
   std::vector<std::string> ids;
   std::size_t count = 0;
   auto list = body->find("deviceIds");
   auto single = body->find("deviceId");
   if (list != body->end() && list->is_array()) {
-    if (list->empty()) return Response::error(400, "empty_deviceIds_array");
+    if (list->empty()) return respond(Response::error(400, "empty_deviceIds_array"));
     if (list->size() > static_cast<std::size_t>(ctx.config.limits.max_purge_ids)) {
-      return Response::error(400, "too_many_device_ids");
+      return respond(Response::error(400, "too_many_device_ids"));
     }
     std::size_t invalid = 0;
     for (const auto& item : *list) {
@@ -219,88 +243,103 @@ Response PairingApi::purge(const http::Request& request, const RequestContext& c
     }
     if (invalid > 0) {
       nlohmann::ordered_json out = {{"error", "invalid_device_ids"}, {"count", invalid}};
-      return Response::json(400, to_json_text(out));
+      return respond(Response::json(400, to_json_text(out)));
     }
     count = list->size();
   } else if (single != body->end() && single->is_string() && !single->get_ref<const std::string&>().empty()) {
     const auto& id = single->get_ref<const std::string&>();
     if (id.find_first_not_of(" \t\r\n\f\v") == std::string::npos ||
         !is_valid_id(*single, ctx.config.limits.max_id_bytes)) {
-      return Response::json(400, R"({"error":"invalid_device_ids","count":1})");
+      return respond(Response::json(400, R"({"error":"invalid_device_ids","count":1})"));
     }
     ids.push_back(id);
     count = 1;
   } else {
-    return Response::error(400, "missing_deviceIds_or_deviceId");
+    return respond(Response::error(400, "missing_deviceIds_or_deviceId"));
   }
 
-  auto outcome = store_.purge_devices(ids);
-  if (!outcome) return internal_error("purge", outcome.error().message);
-  commits_.after_commit([this, roomids = outcome->deleted_roomids] { end_rooms(roomids, "purged"); });
-  log_info("devices_purged")
-      .kv("devices", static_cast<std::uint64_t>(count))
-      .kv("rooms", outcome->rooms_deleted)
-      .kv("pendings", outcome->pendings_deleted);
-  nlohmann::ordered_json out = {{"success", true},
-                                {"deviceIdCount", count},
-                                {"roomsDeleted", outcome->rooms_deleted},
-                                {"pendingsDeleted", outcome->pendings_deleted}};
-  return Response::json(200, to_json_text(out));
+  repository_.purge_devices(std::move(ids), [this, count,
+                                             respond = std::move(respond)](Result<PurgeOutcome> outcome) {
+    if (!outcome) return respond(internal_error("purge", outcome.error().message));
+    repository_.after_commit([this, roomids = outcome->deleted_roomids] { end_rooms(roomids, "purged"); });
+    log_info("devices_purged")
+        .kv("devices", static_cast<std::uint64_t>(count))
+        .kv("rooms", outcome->rooms_deleted)
+        .kv("pendings", outcome->pendings_deleted);
+    nlohmann::ordered_json out = {{"success", true},
+                                  {"deviceIdCount", count},
+                                  {"roomsDeleted", outcome->rooms_deleted},
+                                  {"pendingsDeleted", outcome->pendings_deleted}};
+    respond(Response::json(200, to_json_text(out)));
+  });
 }
 
-Response PairingApi::turn_credentials(const http::Request& request, const RequestContext& ctx) {
+void PairingApi::turn_credentials(const http::Request& request, const RequestContext& ctx, Respond respond) {
   auto body = parse_body(request);
-  if (!body) return Response::error(400, "invalid_json");
-  if (auto error = id_field_error(*body, "roomid", ctx.config)) return *error;
-  if (auto error = id_field_error(*body, "deviceId", ctx.config)) return *error;
+  if (!body) return respond(Response::error(400, "invalid_json"));
+  if (auto error = id_field_error(*body, "roomid", ctx.config)) return respond(std::move(*error));
+  if (auto error = id_field_error(*body, "deviceId", ctx.config)) return respond(std::move(*error));
   if (turn_issuer_ == nullptr || !ctx.config.turn.enabled())
-    return Response::error(503, "turn_not_configured");
-  const auto roomid = (*body)["roomid"].get<std::string>();
-  const auto& device = (*body)["deviceId"].get_ref<const std::string&>();
-  auto room = store_.find_room(roomid);
-  if (!room) return internal_error("turn_credentials", room.error().message);
-  if (!*room) return Response::error(404, "not_found");
-  int slot = device == (*room)->client1 ? 1 : device == (*room)->client2 ? 2 : 0;
-  if (slot == 0) return Response::error(403, "not_a_member");
-  auto issued = turn_issuer_->issue(ctx.config, roomid, slot, ctx.now_ms);
-  if (!issued) return internal_error("turn_credentials", issued.error().message);
-  (void)store_.touch_room(roomid, ctx.now_ms);
-  std::int64_t ttl = std::max<std::int64_t>(0, (issued->expires_ms - ctx.now_ms) / 1000);
-  return Response::json(200, R"({"iceServers":)" + issued->ice_servers_json + R"(,"ttl":)" +
-                                 std::to_string(ttl) + R"(,"expiresAt":")" +
-                                 format_iso8601_ms(issued->expires_ms) + "\"}");
+    return respond(Response::error(503, "turn_not_configured"));
+  auto roomid = (*body)["roomid"].get<std::string>();
+  auto device = (*body)["deviceId"].get<std::string>();
+
+  repository_.find_room(roomid, [this, ctx, roomid, device = std::move(device),
+                                 respond = std::move(respond)](Result<std::optional<RoomRow>> room) mutable {
+    if (!room) return respond(internal_error("turn_credentials", room.error().message));
+    if (!*room) return respond(Response::error(404, "not_found"));
+    int slot = device == (*room)->client1 ? 1 : device == (*room)->client2 ? 2 : 0;
+    if (slot == 0) return respond(Response::error(403, "not_a_member"));
+    auto issued = turn_issuer_->issue(ctx.config, roomid, slot, ctx.now_ms);
+    if (!issued) return respond(internal_error("turn_credentials", issued.error().message));
+    std::int64_t ttl = std::max<std::int64_t>(0, (issued->expires_ms - ctx.now_ms) / 1000);
+    auto answer = Response::json(200, R"({"iceServers":)" + issued->ice_servers_json + R"(,"ttl":)" +
+                                          std::to_string(ttl) + R"(,"expiresAt":")" +
+                                          format_iso8601_ms(issued->expires_ms) + "\"}");
+    repository_.touch_room(
+        std::move(roomid), ctx.now_ms,
+        [answer = std::move(answer), respond = std::move(respond)](Result<void>) { respond(answer); });
+  });
 }
 
 void PairingApi::sweep(const Config& config, std::int64_t now_ms) {
-  if (auto removed = store_.delete_expired_pendings(now_ms); !removed) {
-    log_error("sweep_failed").kv("reason", removed.error().message);
-  } else if (*removed > 0) {
-    log_info("pendings_expired").kv("count", *removed);
-  }
+  repository_.delete_expired_pendings(now_ms, [](Result<std::int64_t> removed) {
+    if (!removed) {
+      log_error("sweep_failed").kv("reason", removed.error().message);
+    } else if (*removed > 0) {
+      log_info("pendings_expired").kv("count", *removed);
+    }
+  });
 
   // A room with a connected member is active: refresh it well before it could expire.
   auto ttl_ms = static_cast<std::int64_t>(config.pairing.room_ttl_seconds * 1000);
   auto refresh_every_ms = std::min<std::int64_t>(ttl_ms / 2, 60000);
+  std::vector<std::string> to_refresh;
   std::unordered_map<std::string, std::int64_t> still_occupied;
   for (auto& room : signaling_.rooms().room_ids()) {
     auto it = occupied_touched_ms_.find(room);
     std::int64_t touched = it == occupied_touched_ms_.end() ? 0 : it->second;
     if (now_ms - touched >= refresh_every_ms) {
-      (void)store_.touch_room(room, now_ms);
+      to_refresh.push_back(room);
       touched = now_ms;
     }
     still_occupied.emplace(std::move(room), touched);
   }
   occupied_touched_ms_ = std::move(still_occupied);
 
-  auto expired = store_.delete_idle_rooms(now_ms - ttl_ms);
-  if (!expired) {
-    log_error("sweep_failed").kv("reason", expired.error().message);
-    return;
-  }
-  if (expired->empty()) return;
-  log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
-  commits_.after_commit([this, roomids = std::move(*expired)] { end_rooms(roomids, "expired"); });
+  // Idle rooms are looked for once the refreshes are done, so an occupied room is never among them.
+  repository_.touch_rooms(
+      std::move(to_refresh), now_ms, [this, idle_before_ms = now_ms - ttl_ms](Result<void>) {
+        repository_.delete_idle_rooms(idle_before_ms, [this](Result<std::vector<std::string>> expired) {
+          if (!expired) {
+            log_error("sweep_failed").kv("reason", expired.error().message);
+            return;
+          }
+          if (expired->empty()) return;
+          log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
+          repository_.after_commit([this, roomids = std::move(*expired)] { end_rooms(roomids, "expired"); });
+        });
+      });
 }
 
 void PairingApi::end_rooms(const std::vector<std::string>& roomids, std::string_view reason) {

@@ -17,30 +17,34 @@
 
 namespace turnpike {
 
-class GroupCommit;
-class PairingStore;
+class PairingRepository;
 class Signaling;
 class Metrics;
 class TurnCredentialIssuer;
 
+// Each handler reads and checks the whole request before its first repository call and answers through
+// `respond` exactly once, during the call or, when the repository completes later, in a later loop turn; the
+// request may be gone by then. The completions call back into the API, so it must outlive the repository's
+// operations in flight.
 class PairingApi {
  public:
-  PairingApi(PairingStore& store, GroupCommit& commits, Signaling& signaling, Metrics& metrics);
+  PairingApi(PairingRepository& repository, Signaling& signaling, Metrics& metrics);
 
-  http::Response create(const http::Request& request, const RequestContext& ctx);
-  http::Response accept(const http::Request& request, const RequestContext& ctx);
-  http::Response check(const http::Request& request, const RequestContext& ctx);
-  http::Response get_room(const http::Request& request, const RequestContext& ctx);
-  http::Response delete_room(const http::Request& request, const RequestContext& ctx);
-  http::Response purge(const http::Request& request, const RequestContext& ctx);
-  http::Response turn_credentials(const http::Request& request, const RequestContext& ctx);
+  void create(const http::Request& request, const RequestContext& ctx, http::Respond respond);
+  void accept(const http::Request& request, const RequestContext& ctx, http::Respond respond);
+  void check(const http::Request& request, const RequestContext& ctx, http::Respond respond);
+  void get_room(const http::Request& request, const RequestContext& ctx, http::Respond respond);
+  void delete_room(const http::Request& request, const RequestContext& ctx, http::Respond respond);
+  void purge(const http::Request& request, const RequestContext& ctx, http::Respond respond);
+  void turn_credentials(const http::Request& request, const RequestContext& ctx, http::Respond respond);
 
   // Called after rooms were deleted, purged or expired (their TURN sessions are queued for ending).
   void on_rooms_ended(std::function<void()> hook) { rooms_ended_ = std::move(hook); }
   // Issues TURN credentials (nullptr: TURN is not available in this process).
   void set_turn_issuer(TurnCredentialIssuer* issuer) { turn_issuer_ = issuer; }
 
-  // Removes expired join codes and idle rooms; members of expired rooms get room_closed.
+  // Removes expired join codes and idle rooms (after refreshing the rooms members are in); members of expired
+  // rooms get room_closed.
   void sweep(const Config& config, std::int64_t now_ms);
   void prune_limits(const Config& config, double now);
 
@@ -50,8 +54,7 @@ class PairingApi {
   // Members of these rooms get room_closed with `reason`; their TURN sessions are queued for ending.
   void end_rooms(const std::vector<std::string>& roomids, std::string_view reason);
 
-  PairingStore& store_;
-  GroupCommit& commits_;
+  PairingRepository& repository_;
   Signaling& signaling_;
   Metrics& metrics_;
   AddressRateLimiter failed_joins_;

@@ -11,34 +11,9 @@
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "db/sqlite_handles.hpp"
+#include "pairing/pairing_outcomes.hpp"
 
 namespace turnpike {
-
-struct RoomRow {
-  std::string roomid, client1, client2;
-  std::int64_t created_ms, last_active_ms;
-};
-
-enum class CreateOutcome { created, conflict };
-
-struct AcceptOutcome {
-  enum class Kind { accepted, not_found, conflict } kind;
-  std::string roomid;  // set when accepted
-};
-
-struct CheckOutcome {
-  enum class Kind { not_found, waiting, ready } kind;
-  std::string roomid;  // set when ready
-};
-
-struct PurgeOutcome {
-  std::int64_t rooms_deleted = 0, pendings_deleted = 0;
-  std::vector<std::string> deleted_roomids;
-};
-
-struct StoreCounts {
-  std::int64_t pendings = 0, rooms = 0;  // pendings counts live ones only
-};
 
 // All times are Unix epoch milliseconds supplied by the caller. A pending is live iff exp_ms > now_ms.
 // Every operation that runs more than one statement does so in one BEGIN IMMEDIATE transaction that is rolled
