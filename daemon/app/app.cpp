@@ -19,6 +19,20 @@
 #include "turn/turn_store.hpp"
 
 namespace turnpike {
+namespace {
+
+constexpr double kSlowTurnSeconds = 0.1;
+
+// Runs one job of a loop turn and names it in the log when it held the loop too long.
+template <typename Job>
+void run_timed(std::string_view job, Job&& body) {
+  const double started = monotonic_seconds();
+  body();
+  const double took = monotonic_seconds() - started;
+  if (took > kSlowTurnSeconds) log_warn("slow_loop_turn").kv("job", job).kv("ms", took * 1000);
+}
+
+}  // namespace
 
 App::App(event_base* base, std::string config_path, Config config)
     : base_(base),
@@ -113,7 +127,7 @@ Result<ListenAddress> App::start() {
   if (!config_->admin.socket.empty()) {
     if (auto ok = listener_->listen_admin(config_->admin.socket); !ok) return ok.error();
   }
-  sweeper_.start(config_->pairing.sweep_interval_seconds);
+  schedule_sweep(config_->pairing.sweep_interval_seconds);
   turn_killer_->poke();
   return bound;
 }
@@ -123,20 +137,58 @@ void App::on_sweep(void* self) {
 }
 
 void App::sweep() {
-  std::int64_t now_ms = clock_.wall_clock_ms();
-  pairing_->sweep(*config_, now_ms);
-  if (auto expired = turn_store_->expire(now_ms); !expired) {
-    log_error("sweep_failed").kv("reason", expired.error().message);
-  } else if (*expired > 0) {
-    log_info("turn_credentials_expired").kv("count", *expired);
+  const double started = clock_.monotonic_seconds();
+  metrics_->observe_loop_lag(std::max(0.0, started - sweep_due_));
+  const std::int64_t now_ms = clock_.wall_clock_ms();
+  const std::int64_t batch = std::min(sweep_batch_, config_->pairing.sweep_batch_rows);
+  run_timed("pairing_expiry", [&] {
+    pairing_->sweep(*config_, now_ms, batch, [this, started, now_ms, batch](bool more) {
+      finish_sweep(started, now_ms, batch, more);
+    });
+  });
+}
+
+void App::finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, bool more) {
+  const double budget = config_->pairing.sweep_turn_budget_ms / 1000;
+  if (clock_.monotonic_seconds() - started >= budget) {
+    more = true;  // the TURN credentials wait for the next turn
+  } else {
+    run_timed("turn_credential_expiry", [&] {
+      auto expired = turn_store_->expire(now_ms, batch);
+      if (!expired) {
+        log_error("sweep_failed").kv("reason", expired.error().message);
+      } else if (*expired > 0) {
+        log_info("turn_credentials_expired").kv("count", *expired);
+        metrics_->count_expired("turn_credentials", *expired);
+        more |= *expired >= batch;
+      }
+    });
   }
-  if (config_->turn.enabled()) signaling_->renew_ice_servers();
+  // Rows cost different times (a room's triggers remove its credentials too): the batch adapts so that a
+  // step fits the budget, up to pairing.sweep_batch_rows.
+  const double took = clock_.monotonic_seconds() - started;
+  if (took > budget) {
+    sweep_batch_ = std::max<std::int64_t>(1, batch / 2);
+  } else if (took < budget / 2) {
+    sweep_batch_ = std::min(config_->pairing.sweep_batch_rows, batch * 2);
+  }
+  if (!more) {
+    // Caught up: the periodic upkeep, which a backlog may postpone.
+    if (config_->turn.enabled()) signaling_->renew_ice_servers();
+    double now = clock_.monotonic_seconds();
+    rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
+    pairing_->prune_limits(*config_, now);
+  }
   // Kills may also have been queued by hand (a room row deleted with sqlite3) or by an earlier run.
   turn_killer_->poke();
-  double now = clock_.monotonic_seconds();
-  rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
-  pairing_->prune_limits(*config_, now);
-  if (!shutting_down_) sweeper_.start(config_->pairing.sweep_interval_seconds);
+  // A backlog continues in the next loop turn, after the group commit and whatever else is due.
+  schedule_sweep(more ? 0 : config_->pairing.sweep_interval_seconds);
+}
+
+void App::schedule_sweep(double delay_seconds) {
+  if (shutting_down_) return;
+  sweep_due_ = clock_.monotonic_seconds() + delay_seconds;
+  sweeper_.start(delay_seconds);
 }
 
 Result<std::vector<std::string>> App::reload() {

@@ -56,7 +56,11 @@ class App : public OpsHost {
  private:
   App(event_base* base, std::string config_path, Config config);
   static void on_sweep(void* self);
+  // One bounded step of expiry (pairing, then TURN credentials) and, once no backlog is left, the periodic
+  // upkeep; a full step schedules the next one for the next loop turn.
   void sweep();
+  void finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, bool more);
+  void schedule_sweep(double delay_seconds);
   void apply_settings();
 
   event_base* base_;
@@ -81,6 +85,8 @@ class App : public OpsHost {
   std::unique_ptr<Listener> listener_;
   AddressRateLimiter rest_limiter_;
   Timer sweeper_;
+  double sweep_due_ = 0;                // monotonic time the sweeper should fire, for the loop-lag histogram
+  std::int64_t sweep_batch_ = 1 << 20;  // rows per sweep step that fit the turn budget (learned)
   double started_at_;
   bool shutting_down_ = false;
 };

@@ -44,6 +44,8 @@ struct PairingConfig {
   std::int64_t max_expires_seconds = 86400;
   double room_ttl_seconds = 604800;
   double sweep_interval_seconds = 1;
+  std::int64_t sweep_batch_rows = 1000;
+  double sweep_turn_budget_ms = 5;
 };
 
 struct SignalingConfig {

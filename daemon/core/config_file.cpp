@@ -149,11 +149,13 @@ Result<Config> load_config_file(const std::string& path, const Config* running,
   auto parsed = parse_keys(*text, path);
   if (!parsed) return parsed.error();
   Config& config = parsed->config;
+  // The file as written must be valid, exactly what --check-config accepts; only then do restart-only keys
+  // take back their running values (the new ones wait for a restart, with a warning).
+  if (auto ok = finish(*parsed, config, path); !ok) return ok.error();
   if (running != nullptr) {
     auto kept = keep_restart_only_keys(config, *running);
     if (restart_required != nullptr) *restart_required = std::move(kept);
   }
-  if (auto ok = finish(*parsed, config, path); !ok) return ok.error();
   if (auto ok = derive_cli_password(config, path, running); !ok) return ok.error();
   return std::move(config);
 }

@@ -333,6 +333,14 @@ std::vector<ConfigKey> build_table() {
       decimal_key<&C::pairing, &PairingConfig::sweep_interval_seconds>(
           "pairing.sweep_interval_seconds", "1", 0.05, 3600, true,
           "Seconds between sweeps that remove expired join codes and idle rooms."),
+      integer_key<&C::pairing, &PairingConfig::sweep_batch_rows>(
+          "pairing.sweep_batch_rows", "1000", 1, 1000000, true,
+          "Most expired join codes, rooms or TURN credentials one sweep step removes; a full step runs again "
+          "in the next loop turn."),
+      decimal_key<&C::pairing, &PairingConfig::sweep_turn_budget_ms>(
+          "pairing.sweep_turn_budget_ms", "5", 0.1, 1000, true,
+          "Milliseconds one sweep step may hold the event loop: slower steps remove fewer rows (adapting "
+          "down to 1), and the TURN credentials of a step that is over it wait for the next turn."),
       // [signaling]
       bool_key<&C::signaling, &SignalingConfig::require_known_room>(
           "signaling.require_known_room", "true", true,

@@ -56,6 +56,18 @@ void Metrics::count_connection_rejected() {
   ++connections_rejected_;
 }
 
+void Metrics::count_expired(std::string_view kind, std::int64_t rows) {
+  counter(expired_, kind) += static_cast<std::uint64_t>(rows);
+}
+
+void Metrics::observe_loop_lag(double seconds) {
+  for (std::size_t i = 0; i < kLagBuckets.size(); ++i) {
+    if (seconds <= kLagBuckets[i]) ++loop_lag_buckets_[i];
+  }
+  ++loop_lag_count_;
+  loop_lag_sum_ += seconds;
+}
+
 void Metrics::count_turn_kill(bool ok, std::size_t sessions_killed, std::size_t kills) {
   (ok ? turn_kills_ok_ : turn_kills_failed_) += kills;
   turn_sessions_killed_ += sessions_killed;
@@ -125,6 +137,21 @@ std::string Metrics::render(const Gauges& g) const {
   }
   header(out, "turnpike_connections_rejected_total", "counter", "Connections refused by connection limits.");
   out += "turnpike_connections_rejected_total " + std::to_string(connections_rejected_) + "\n";
+  header(out, "turnpike_expired_total", "counter", "Rows removed by expiry, by kind.");
+  for (std::string_view kind : {"pendings", "rooms", "turn_credentials"}) {
+    auto it = expired_.find(kind);
+    out += "turnpike_expired_total{kind=\"" + std::string(kind) + "\"} " +
+           std::to_string(it == expired_.end() ? 0 : it->second) + "\n";
+  }
+  header(out, "turnpike_loop_lag_seconds", "histogram",
+         "How late the periodic sweep timer fired: time the event loop spent on other work.");
+  for (std::size_t i = 0; i < kLagBuckets.size(); ++i) {
+    out += "turnpike_loop_lag_seconds_bucket{le=\"" + number(kLagBuckets[i]) + "\"} " +
+           std::to_string(loop_lag_buckets_[i]) + "\n";
+  }
+  out += "turnpike_loop_lag_seconds_bucket{le=\"+Inf\"} " + std::to_string(loop_lag_count_) + "\n";
+  out += "turnpike_loop_lag_seconds_sum " + number(loop_lag_sum_) + "\n";
+  out += "turnpike_loop_lag_seconds_count " + std::to_string(loop_lag_count_) + "\n";
   if (g.turn_kills_pending >= 0) {
     header(out, "turnpike_turn_kills_pending", "gauge",
            "Revoked credentials whose live relays are still to be ended.");

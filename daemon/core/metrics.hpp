@@ -29,6 +29,10 @@ class Metrics {
   void count_rate_limited(std::string_view kind);  // "rest", "ws", "failed_join"
   void count_ws_close(std::uint16_t code);
   void count_connection_rejected();
+  // Rows removed by expiry: kind is "pendings", "rooms" or "turn_credentials".
+  void count_expired(std::string_view kind, std::int64_t rows);
+  // How late a periodic timer fired: the event loop was busy for that long.
+  void observe_loop_lag(double seconds);
   // `kills` queued kills (rooms or credentials) done, or one attempt failed; `sessions_killed` ended in
   // coturn.
   void count_turn_kill(bool ok, std::size_t sessions_killed, std::size_t kills);
@@ -51,6 +55,12 @@ class Metrics {
   std::map<std::string, std::uint64_t, std::less<>> rate_limited_;
   std::map<std::uint16_t, std::uint64_t> ws_closes_;
   std::uint64_t connections_rejected_ = 0;
+  std::map<std::string, std::uint64_t, std::less<>> expired_;
+  static constexpr std::array<double, 10> kLagBuckets = {0.001, 0.005, 0.01, 0.02, 0.05,
+                                                         0.1,   0.25,  0.5,  1,    5};
+  std::array<std::uint64_t, kLagBuckets.size()> loop_lag_buckets_{};
+  std::uint64_t loop_lag_count_ = 0;
+  double loop_lag_sum_ = 0;
   std::uint64_t turn_kills_ok_ = 0;
   std::uint64_t turn_kills_failed_ = 0;
   std::uint64_t turn_sessions_killed_ = 0;

@@ -4,9 +4,15 @@
 #include <utility>
 
 #include "core/callback_guard.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 
 namespace turnpike {
+namespace {
+
+constexpr double kSlowCommitSeconds = 0.1;
+
+}  // namespace
 
 GroupCommit::GroupCommit(event_base* base, TransactionStatements& transactions, bool grouping)
     : transactions_(transactions),
@@ -49,8 +55,13 @@ void GroupCommit::on_commit_event(evutil_socket_t, short, void* self) {
 
 void GroupCommit::commit_now() {
   if (!pending()) return;
+  const double started = monotonic_seconds();
   Result<void> committed = transactions_.commit_group();
   if (!committed) log_error("commit_failed").kv("reason", committed.error().message);
+  // A commit holds the loop too (the WAL sync, and now and then a checkpoint).
+  if (const double took = monotonic_seconds() - started; took > kSlowCommitSeconds) {
+    log_warn("slow_loop_turn").kv("job", "group_commit").kv("ms", took * 1000);
+  }
   // Waiters may write again (a held response lets the next pipelined request in): that opens a new group
   // with waiters of its own, so take this group's list first.
   // A waiter may also cancel one that has not run yet, hence the index loop over a member.

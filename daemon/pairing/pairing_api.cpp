@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -302,14 +303,30 @@ void PairingApi::turn_credentials(const http::Request& request, const RequestCon
   });
 }
 
-void PairingApi::sweep(const Config& config, std::int64_t now_ms) {
-  repository_.delete_expired_pendings(now_ms, [](Result<std::int64_t> removed) {
-    if (!removed) {
-      log_error("sweep_failed").kv("reason", removed.error().message);
-    } else if (*removed > 0) {
-      log_info("pendings_expired").kv("count", *removed);
-    }
-  });
+void PairingApi::sweep(const Config& config, std::int64_t now_ms, std::int64_t batch_rows,
+                       std::function<void(bool more)> done) {
+  // Two steps (pendings, rooms) report here; the last one to finish tells the caller.
+  struct Round {
+    int outstanding = 2;
+    bool more = false;
+    std::function<void(bool)> done;
+  };
+  auto round = std::make_shared<Round>(Round{2, false, std::move(done)});
+  auto step_done = [round](bool full) {
+    round->more |= full;
+    if (--round->outstanding == 0) round->done(round->more);
+  };
+
+  repository_.delete_expired_pendings(now_ms, batch_rows,
+                                      [this, step_done, batch_rows](Result<std::int64_t> removed) {
+                                        if (!removed) {
+                                          log_error("sweep_failed").kv("reason", removed.error().message);
+                                        } else if (*removed > 0) {
+                                          log_info("pendings_expired").kv("count", *removed);
+                                          metrics_.count_expired("pendings", *removed);
+                                        }
+                                        step_done(removed && *removed >= batch_rows);
+                                      });
 
   // A room with a connected member is active: refresh it well before it could expire.
   auto ttl_ms = static_cast<std::int64_t>(config.pairing.room_ttl_seconds * 1000);
@@ -329,16 +346,24 @@ void PairingApi::sweep(const Config& config, std::int64_t now_ms) {
 
   // Idle rooms are looked for once the refreshes are done, so an occupied room is never among them.
   repository_.touch_rooms(
-      std::move(to_refresh), now_ms, [this, idle_before_ms = now_ms - ttl_ms](Result<void>) {
-        repository_.delete_idle_rooms(idle_before_ms, [this](Result<std::vector<std::string>> expired) {
-          if (!expired) {
-            log_error("sweep_failed").kv("reason", expired.error().message);
-            return;
-          }
-          if (expired->empty()) return;
-          log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
-          repository_.after_commit([this, roomids = std::move(*expired)] { end_rooms(roomids, "expired"); });
-        });
+      std::move(to_refresh), now_ms,
+      [this, step_done, batch_rows, idle_before_ms = now_ms - ttl_ms](Result<void>) {
+        repository_.delete_idle_rooms(
+            idle_before_ms, batch_rows,
+            [this, step_done, batch_rows](Result<std::vector<std::string>> expired) {
+              if (!expired) {
+                log_error("sweep_failed").kv("reason", expired.error().message);
+                return step_done(false);
+              }
+              bool full = static_cast<std::int64_t>(expired->size()) >= batch_rows;
+              if (!expired->empty()) {
+                log_info("rooms_expired").kv("count", static_cast<std::uint64_t>(expired->size()));
+                metrics_.count_expired("rooms", static_cast<std::int64_t>(expired->size()));
+                repository_.after_commit(
+                    [this, roomids = std::move(*expired)] { end_rooms(roomids, "expired"); });
+              }
+              step_done(full);
+            });
       });
 }
 

@@ -43,9 +43,11 @@ class PairingApi {
   // Issues TURN credentials (nullptr: TURN is not available in this process).
   void set_turn_issuer(TurnCredentialIssuer* issuer) { turn_issuer_ = issuer; }
 
-  // Removes expired join codes and idle rooms (after refreshing the rooms members are in); members of expired
-  // rooms get room_closed.
-  void sweep(const Config& config, std::int64_t now_ms);
+  // One bounded step of expiry: at most batch_rows expired join codes and batch_rows idle rooms (members of
+  // expired rooms get room_closed once that is durable). `done(more)` runs once both are complete; `more`
+  // when either step was full, so the caller runs the next step soon instead of a sweep interval later.
+  void sweep(const Config& config, std::int64_t now_ms, std::int64_t batch_rows,
+             std::function<void(bool more)> done);
   void prune_limits(const Config& config, double now);
 
  private:

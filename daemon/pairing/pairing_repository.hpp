@@ -47,10 +47,11 @@ class PairingRepository {
   virtual void purge_devices(std::vector<std::string> device_ids, Done<PurgeOutcome> done) = 0;
 
   virtual void live_pending_count(std::int64_t now_ms, Done<std::int64_t> done) = 0;
-  // Pendings with exp_ms <= now_ms; the number deleted.
-  virtual void delete_expired_pendings(std::int64_t now_ms, Done<std::int64_t> done) = 0;
-  // Rooms with last_active_ms < idle_before_ms; the ids deleted.
-  virtual void delete_idle_rooms(std::int64_t idle_before_ms, Done<std::vector<std::string>> done) = 0;
+  // At most `limit` pendings with exp_ms <= now_ms, oldest first; the number deleted.
+  virtual void delete_expired_pendings(std::int64_t now_ms, std::int64_t limit, Done<std::int64_t> done) = 0;
+  // At most `limit` rooms with last_active_ms < idle_before_ms, longest idle first; the ids deleted.
+  virtual void delete_idle_rooms(std::int64_t idle_before_ms, std::int64_t limit,
+                                 Done<std::vector<std::string>> done) = 0;
 
   // Runs `action` once the writes completed so far are durable; not at all if they are rolled back.
   virtual void after_commit(std::function<void()> action) = 0;

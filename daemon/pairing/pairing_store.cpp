@@ -105,10 +105,14 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
       {&s->select_purged_rooms, "SELECT roomid FROM rooms WHERE " + devices_match + " ORDER BY roomid"},
       {&s->purge_rooms, "DELETE FROM rooms WHERE " + devices_match},
       {&s->purge_pendings, "DELETE FROM pendings WHERE " + devices_match},
-      {&s->delete_expired_pendings, "DELETE FROM pendings WHERE exp_ms <= ?1"},
+      {&s->delete_expired_pendings,
+       "DELETE FROM pendings WHERE joinid IN "
+       "(SELECT joinid FROM pendings WHERE exp_ms <= ?1 ORDER BY exp_ms LIMIT ?2)"},
       {&s->select_idle_rooms,
-       "SELECT roomid FROM rooms WHERE last_active_ms < ?1 ORDER BY last_active_ms, roomid"},
-      {&s->delete_idle_rooms, "DELETE FROM rooms WHERE last_active_ms < ?1"},
+       "SELECT roomid FROM rooms WHERE last_active_ms < ?1 ORDER BY last_active_ms LIMIT ?2"},
+      {&s->delete_idle_rooms,
+       "DELETE FROM rooms WHERE roomid IN "
+       "(SELECT roomid FROM rooms WHERE last_active_ms < ?1 ORDER BY last_active_ms LIMIT ?2)"},
       {&s->counts, "SELECT (SELECT count(*) FROM pendings WHERE exp_ms > ?1), (SELECT count(*) FROM rooms)"},
       {&s->live_pending_count, "SELECT count(*) FROM pendings WHERE exp_ms > ?1"},
   };
@@ -281,13 +285,13 @@ Result<PurgeOutcome> PairingStore::purge_devices(const std::vector<std::string>&
   return outcome;
 }
 
-Result<std::int64_t> PairingStore::delete_expired_pendings(std::int64_t now_ms) {
+Result<std::int64_t> PairingStore::delete_expired_pendings(std::int64_t now_ms, std::int64_t limit) {
   Result<Transaction> tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
   std::int64_t deleted = 0;
   {
     Statement::Run run = stmts_->delete_expired_pendings.run();
-    run.bind_int64(1, now_ms);
+    run.bind_int64(1, now_ms).bind_int64(2, limit);
     if (Result<void> done = run.run_to_completion(); !done) return done.error();
     deleted = run.changes();
   }
@@ -295,13 +299,14 @@ Result<std::int64_t> PairingStore::delete_expired_pendings(std::int64_t now_ms) 
   return deleted;
 }
 
-Result<std::vector<std::string>> PairingStore::delete_idle_rooms(std::int64_t idle_before_ms) {
+Result<std::vector<std::string>> PairingStore::delete_idle_rooms(std::int64_t idle_before_ms,
+                                                                 std::int64_t limit) {
   std::vector<std::string> roomids;
   Result<Transaction> tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
   {
     Statement::Run run = stmts_->select_idle_rooms.run();
-    run.bind_int64(1, idle_before_ms);
+    run.bind_int64(1, idle_before_ms).bind_int64(2, limit);
     for (;;) {
       Result<bool> row = run.step();
       if (!row) return row.error();
@@ -311,7 +316,7 @@ Result<std::vector<std::string>> PairingStore::delete_idle_rooms(std::int64_t id
   }
   {
     Statement::Run run = stmts_->delete_idle_rooms.run();
-    run.bind_int64(1, idle_before_ms);
+    run.bind_int64(1, idle_before_ms).bind_int64(2, limit);
     if (Result<void> done = run.run_to_completion(); !done) return done.error();
     if (run.changes() != static_cast<std::int64_t>(roomids.size())) {
       return make_error("delete_idle_rooms: selected " + std::to_string(roomids.size()) +

@@ -63,9 +63,10 @@ class PairingStore {
   // client2. Duplicate ids are harmless; the counts are rows actually deleted.
   Result<PurgeOutcome> purge_devices(const std::vector<std::string>& device_ids);
 
-  Result<std::int64_t> delete_expired_pendings(std::int64_t now_ms);  // exp_ms <= now_ms
-  Result<std::vector<std::string>> delete_idle_rooms(
-      std::int64_t idle_before_ms);  // last_active_ms < idle_before_ms
+  // The oldest `limit` pendings with exp_ms <= now_ms; the number deleted (less than limit: none is left).
+  Result<std::int64_t> delete_expired_pendings(std::int64_t now_ms, std::int64_t limit);
+  // The `limit` longest idle rooms with last_active_ms < idle_before_ms (their TURN rows go by trigger).
+  Result<std::vector<std::string>> delete_idle_rooms(std::int64_t idle_before_ms, std::int64_t limit);
 
   Result<StoreCounts> counts(std::int64_t now_ms);
   Result<std::int64_t> live_pending_count(std::int64_t now_ms);

@@ -52,13 +52,14 @@ void SqlitePairingRepository::live_pending_count(std::int64_t now_ms, Done<std::
   done(store_.live_pending_count(now_ms));
 }
 
-void SqlitePairingRepository::delete_expired_pendings(std::int64_t now_ms, Done<std::int64_t> done) {
-  done(store_.delete_expired_pendings(now_ms));
+void SqlitePairingRepository::delete_expired_pendings(std::int64_t now_ms, std::int64_t limit,
+                                                      Done<std::int64_t> done) {
+  done(store_.delete_expired_pendings(now_ms, limit));
 }
 
-void SqlitePairingRepository::delete_idle_rooms(std::int64_t idle_before_ms,
+void SqlitePairingRepository::delete_idle_rooms(std::int64_t idle_before_ms, std::int64_t limit,
                                                 Done<std::vector<std::string>> done) {
-  done(store_.delete_idle_rooms(idle_before_ms));
+  done(store_.delete_idle_rooms(idle_before_ms, limit));
 }
 
 void SqlitePairingRepository::after_commit(std::function<void()> action) {

@@ -26,8 +26,9 @@ class SqlitePairingRepository final : public PairingRepository {
   void delete_room(std::string roomid, Done<bool> done) override;
   void purge_devices(std::vector<std::string> device_ids, Done<PurgeOutcome> done) override;
   void live_pending_count(std::int64_t now_ms, Done<std::int64_t> done) override;
-  void delete_expired_pendings(std::int64_t now_ms, Done<std::int64_t> done) override;
-  void delete_idle_rooms(std::int64_t idle_before_ms, Done<std::vector<std::string>> done) override;
+  void delete_expired_pendings(std::int64_t now_ms, std::int64_t limit, Done<std::int64_t> done) override;
+  void delete_idle_rooms(std::int64_t idle_before_ms, std::int64_t limit,
+                         Done<std::vector<std::string>> done) override;
   // GroupCommit::after_commit: after the turn's COMMIT.
   void after_commit(std::function<void()> action) override;
 

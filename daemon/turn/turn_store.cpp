@@ -43,10 +43,16 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
       {&s->insert_coturn_secret, "INSERT OR IGNORE INTO turn_secret (realm, value) VALUES (?1, ?2)"},
       {&s->queue_expired_kills,
        "INSERT OR IGNORE INTO turn_pending_kills (pattern, exact, reason, created_ms) "
-       "SELECT username, 1, 'credential_expired', ?1 FROM turn_credentials WHERE expires_ms <= ?1"},
-      {&s->delete_expired, "DELETE FROM turn_credentials WHERE expires_ms <= ?1"},
+       "SELECT username, 1, 'credential_expired', ?1 FROM turn_credentials WHERE username IN "
+       "(SELECT username FROM turn_credentials WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT "
+       "?2)"},
+      {&s->delete_expired,
+       "DELETE FROM turn_credentials WHERE username IN "
+       "(SELECT username FROM turn_credentials WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT "
+       "?2)"},
       {&s->list_kills,
-       "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY created_ms LIMIT ?1"},
+       "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY created_ms, pattern LIMIT "
+       "?1"},
       {&s->count_kills, "SELECT count(*) FROM turn_pending_kills"},
       {&s->delete_kill, "DELETE FROM turn_pending_kills WHERE pattern = ?1"},
       {&s->fail_kill,
@@ -133,18 +139,18 @@ Result<std::string> TurnStore::room_secret(std::string_view roomid, std::string_
   return std::string(new_secret);
 }
 
-Result<std::int64_t> TurnStore::expire(std::int64_t now_ms) {
+Result<std::int64_t> TurnStore::expire(std::int64_t now_ms, std::int64_t limit) {
   auto tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
   {
     auto run = stmts_->queue_expired_kills.run();
-    run.bind_int64(1, now_ms);
+    run.bind_int64(1, now_ms).bind_int64(2, limit);
     if (auto ok = run.run_to_completion(); !ok) return ok.error();
   }
   std::int64_t expired = 0;
   {
     auto run = stmts_->delete_expired.run();
-    run.bind_int64(1, now_ms);
+    run.bind_int64(1, now_ms).bind_int64(2, limit);
     if (auto ok = run.run_to_completion(); !ok) return ok.error();
     expired = run.changes();
   }

@@ -47,9 +47,10 @@ class TurnStore {
   // rest: the room's secret, created (and mirrored into coturn's turn_secret) on first use.
   Result<std::string> room_secret(std::string_view roomid, std::string_view realm,
                                   std::string_view new_secret);
-  // Deletes credentials that expired at or before now_ms (their coturn rows go by trigger) and queues a kill
-  // of each one's live sessions, in one transaction. Returns how many expired.
-  Result<std::int64_t> expire(std::int64_t now_ms);
+  // Deletes the `limit` oldest credentials that expired at or before now_ms (their coturn rows go by
+  // trigger) and queues a kill of each one's live sessions, in one transaction. Returns how many expired
+  // (less than limit: none is left).
+  Result<std::int64_t> expire(std::int64_t now_ms, std::int64_t limit);
 
   // The oldest `limit` queued kills.
   Result<std::vector<PendingKill>> pending_kills(std::int64_t limit);

@@ -58,10 +58,10 @@ class DeferredRepository final : public PairingRepository {
   void live_pending_count(std::int64_t, Done<std::int64_t> done) override {
     later("live_pending_count", live_pendings, std::move(done));
   }
-  void delete_expired_pendings(std::int64_t, Done<std::int64_t> done) override {
+  void delete_expired_pendings(std::int64_t, std::int64_t, Done<std::int64_t> done) override {
     later("delete_expired_pendings", expired_pendings, std::move(done));
   }
-  void delete_idle_rooms(std::int64_t, Done<std::vector<std::string>> done) override {
+  void delete_idle_rooms(std::int64_t, std::int64_t, Done<std::vector<std::string>> done) override {
     later("delete_idle_rooms", idle_rooms, std::move(done));
   }
   void after_commit(std::function<void()> action) override { committed_actions.push_back(std::move(action)); }
@@ -242,15 +242,26 @@ TEST_F(PairingApiTest, SweepLooksForIdleRoomsOnlyAfterTheRefreshes) {
   int rooms_ended = 0;
   api_.on_rooms_ended([&] { ++rooms_ended; });
   repository_.idle_rooms = std::vector<std::string>{"room-1"};
-  api_.sweep(config_, kNow);
+  std::optional<bool> more;
+  api_.sweep(config_, kNow, 1000, [&](bool m) { more = m; });
   EXPECT_EQ(repository_.take_calls(), (std::vector<std::string>{"delete_expired_pendings", "touch_rooms 0"}));
   ASSERT_TRUE(repository_.run_next());
   ASSERT_TRUE(repository_.run_next());
   EXPECT_EQ(repository_.take_calls(), std::vector<std::string>{"delete_idle_rooms"});
   ASSERT_TRUE(repository_.run_next());
+  EXPECT_EQ(more, false);  // neither step filled its batch
   EXPECT_EQ(rooms_ended, 0);
   repository_.commit();
   EXPECT_EQ(rooms_ended, 1);
+}
+
+TEST_F(PairingApiTest, AFullSweepStepAsksForAnotherStep) {
+  repository_.idle_rooms = std::vector<std::string>{"room-1", "room-2"};
+  std::optional<bool> more;
+  api_.sweep(config_, kNow, 2, [&](bool m) { more = m; });
+  while (repository_.run_next()) {
+  }
+  EXPECT_EQ(more, true);
 }
 
 }  // namespace

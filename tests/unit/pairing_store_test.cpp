@@ -318,11 +318,11 @@ TEST_F(PairingStoreTest, DeleteIdleRoomsUsesStrictlyBeforeAndReturnsTheirIds) {
   ASSERT_TRUE(store_->touch_room(rid(2), 200).ok());
   ASSERT_TRUE(store_->touch_room(rid(3), 300).ok());
 
-  Result<std::vector<std::string>> none = store_->delete_idle_rooms(100);
+  Result<std::vector<std::string>> none = store_->delete_idle_rooms(100, 1000);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 
-  Result<std::vector<std::string>> idle = store_->delete_idle_rooms(201);
+  Result<std::vector<std::string>> idle = store_->delete_idle_rooms(201, 1000);
   ASSERT_TRUE(idle.ok()) << idle.error().message;
   EXPECT_EQ(*idle, (std::vector<std::string>{rid(1), rid(2)}));
   EXPECT_FALSE(room(rid(1)).has_value());
@@ -330,7 +330,7 @@ TEST_F(PairingStoreTest, DeleteIdleRoomsUsesStrictlyBeforeAndReturnsTheirIds) {
   EXPECT_TRUE(room(rid(3)).has_value());
 
   ASSERT_TRUE(store_->touch_room(rid(3), 1000).ok());  // activity keeps it
-  Result<std::vector<std::string>> after_touch = store_->delete_idle_rooms(301);
+  Result<std::vector<std::string>> after_touch = store_->delete_idle_rooms(301, 1000);
   ASSERT_TRUE(after_touch.ok());
   EXPECT_TRUE(after_touch->empty());
 }
@@ -343,12 +343,12 @@ TEST_F(PairingStoreTest, DeleteExpiredPendingsRemovesThoseAtOrBeforeNow) {
   ASSERT_EQ(create("222222", "b", 0, 200), CreateOutcome::created);
   ASSERT_EQ(create("333333", "c", 0, 300), CreateOutcome::created);
 
-  Result<std::int64_t> deleted = store_->delete_expired_pendings(200);
+  Result<std::int64_t> deleted = store_->delete_expired_pendings(200, 1000);
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(*deleted, 2);
   EXPECT_EQ(check("333333", "c", 250).kind, Check::waiting);
-  EXPECT_EQ(*store_->delete_expired_pendings(200), 0);
-  EXPECT_EQ(*store_->delete_expired_pendings(300), 1);
+  EXPECT_EQ(*store_->delete_expired_pendings(200, 1000), 0);
+  EXPECT_EQ(*store_->delete_expired_pendings(300, 1000), 1);
 }
 
 TEST_F(PairingStoreTest, CountsSeeOnlyLivePendings) {

@@ -161,10 +161,10 @@ TEST_P(TurnCredentials, ARoomWithoutCredentialsQueuesNoKill) {
 TEST_P(TurnCredentials, ExpiredCredentialsAreRemovedAndTheirSessionsQueued) {
   auto servers = issue(kRoom, 1, kNow);
   std::string username = servers[1]["username"];
-  auto expired = turn_->expire(last_expires_ms_ - 1);
+  auto expired = turn_->expire(last_expires_ms_ - 1, 1000);
   ASSERT_TRUE(expired.ok());
   EXPECT_EQ(*expired, 0);
-  expired = turn_->expire(last_expires_ms_);
+  expired = turn_->expire(last_expires_ms_, 1000);
   EXPECT_EQ(*expired, 1);
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt"), 0);
