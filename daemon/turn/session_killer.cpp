@@ -46,6 +46,8 @@ void TurnSessionKiller::on_timer(void* self) {
 
 void TurnSessionKiller::run_next() {
   const Config& config = config_();
+  // Without TURN there is no coturn to talk to; the queue waits until TURN is configured.
+  if (!config.turn.enabled()) return;
   auto kills = store_.pending_kills(config.turn.kills_per_login);
   if (!kills) {
     log_error("turn_kill_queue_failed").kv("reason", kills.error().message);
@@ -123,7 +125,7 @@ void TurnSessionKiller::on_event(bufferevent*, short what, void* self) {
   });
 }
 
-void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {
+void TurnSessionKiller::finish_attempt(bool ok, std::string error) {
   timer_.stop();
   connection_.reset();
   std::size_t killed = dialog_ ? dialog_->killed_sessions().size() : 0;

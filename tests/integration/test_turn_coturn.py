@@ -361,3 +361,24 @@ def test_kills_are_batched_per_cli_login(turn_stack, kills_per_login):
     batches = [int(k) for k in re.findall(r"event=turn_sessions_ended kills=(\d+)", stack.daemon.log())]
     assert sum(batches) == 2, batches
     assert max(batches) == min(2, kills_per_login), batches
+
+
+def test_a_refused_cli_login_is_reported_and_retried(turn_stack):
+    # coturn's CLI password no longer matches turnpike's: each kill attempt fails with a clear reason (once,
+    # the reason was read from a dialog already freed), the daemon keeps serving, and the kill stays queued.
+    stack = turn_stack("long-term")
+    room = stack.room("a")
+    stack.credentials(room)
+    stack.coturn.stop()
+    conf = stack.coturn.conf_path.read_text()
+    stack.coturn.conf_path.write_text(re.sub(r"(?m)^cli-password=.*$", "cli-password=not-turnpikes", conf))
+    stack.coturn.start()
+    r = stack.api.delete_room(room.roomid)
+    assert (r.status_code, r.json()) == (200, {"ok": True}), r.text
+    wait_for(lambda: 'event=turn_kill_failed reason="wrong password"' in stack.daemon.log(), timeout=10,
+             message="a turn_kill_failed line naming the wrong password")
+    failures = re.findall(r'event=turn_kill_failed reason="([^"]*)"', stack.daemon.log())
+    assert set(failures) == {"wrong password"}, failures
+    assert stack.kills_pending() > 0
+    assert stack.daemon.proc.poll() is None
+    assert requests.get(stack.daemon.url + "/health", timeout=5).status_code == 200
