@@ -102,3 +102,28 @@ def test_a_smaller_batch_makes_smaller_steps(start_daemon):
         time.sleep(0.05)
     batches = [int(n) for n in re.findall(r"event=pendings_expired count=(\d+)", d.log())]
     assert sum(batches) == 1000 and max(batches) == 50 and len(batches) >= 20, batches
+
+
+def test_a_restart_in_the_middle_of_a_backlog_keeps_what_was_done(start_daemon):
+    # Each step commits on its own: stopping the daemon mid-backlog loses nothing already removed, and the next
+    # start goes on from there (no transaction of the whole backlog that rolls back and starts over).
+    d = start_daemon({"pairing.sweep_batch_rows": 100, "pairing.sweep_interval_seconds": 0.05})
+    assert d.stop() == 0
+    db = sqlite3.connect(d.db_path)
+    with db:
+        db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
+                       ((f"{i:08d}", f"p-{i}") for i in range(PENDINGS)))
+    db.close()
+    d.start()
+    deadline = time.monotonic() + 30
+    while count(d.db_path, "pendings") == PENDINGS:
+        assert time.monotonic() < deadline, "no batch committed"
+        time.sleep(0.01)
+    assert d.stop() == 0
+    left = count(d.db_path, "pendings")
+    removed = sum(int(n) for n in re.findall(r"event=pendings_expired count=(\d+)", d.log()))
+    assert 0 < PENDINGS - left and PENDINGS - left >= removed - 100, (left, removed)  # all but the last step
+    d.start()
+    while count(d.db_path, "pendings") > 0:
+        assert time.monotonic() < deadline + 30, "the second start did not finish the backlog"
+        time.sleep(0.05)
