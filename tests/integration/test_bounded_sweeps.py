@@ -127,3 +127,23 @@ def test_a_restart_in_the_middle_of_a_backlog_keeps_what_was_done(start_daemon):
     while count(d.db_path, "pendings") > 0:
         assert time.monotonic() < deadline + 30, "the second start did not finish the backlog"
         time.sleep(0.05)
+
+
+def test_steps_that_overrun_the_turn_budget_get_smaller(start_daemon):
+    # A thousand deletions take far longer than 0.1 ms, so each step halves the next one: the loop is held
+    # for short steps, not for whole batches.
+    d = start_daemon({"pairing.sweep_batch_rows": 1000, "pairing.sweep_turn_budget_ms": 0.1})
+    assert d.stop() == 0
+    db = sqlite3.connect(d.db_path)
+    with db:
+        db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
+                       ((f"{i:08d}", f"p-{i}") for i in range(5000)))
+    db.close()
+    d.start()
+    deadline = time.monotonic() + 60
+    while count(d.db_path, "pendings") > 0:
+        assert time.monotonic() < deadline, "pendings not expired"
+        time.sleep(0.05)
+    batches = [int(n) for n in re.findall(r"event=pendings_expired count=(\d+)", d.log())]
+    assert sum(batches) == 5000, batches
+    assert batches[0] == 1000 and batches[1] == 500 and min(batches) < 100, batches
