@@ -5,9 +5,10 @@
 Builds a database in a temp dir with the built turnpiked (--migrate-only), fills it with --rooms rooms that have
 been idle for days (each with two long-term TURN credentials and their coturn turnusers_lt rows, as turnpiked
 writes them) and --pendings expired join codes, starts turnpiked on it, and then, until every expired row is
-gone, sends GET /health every 10 ms on one keep-alive connection and times each answer. Prints one JSON object:
-rows, seconds to clear, the slowest and the 99th-percentile /health answer, and the loop-lag histogram the
-daemon itself recorded (turnpike_loop_lag_seconds).
+gone, sends GET / every 10 ms on one keep-alive connection and times each answer (the cheapest request, so its
+time is the time it waited for the event loop). Prints one JSON object: rows, seconds to clear, the slowest
+and the 99th-percentile answer, and the loop-lag histogram the daemon itself recorded
+(turnpike_loop_lag_seconds).
 
 Usage:
   tests/load/mass_expiry_bench.py --turnpiked build/daemon/turnpiked                 # 1,000,000 rooms
@@ -83,7 +84,7 @@ def main():
         checked = started
         while time.monotonic() - started < args.timeout:
             t0 = time.monotonic()
-            conn.request("GET", "/health")
+            conn.request("GET", "/")
             conn.getresponse().read()
             latencies.append(time.monotonic() - t0)
             if time.monotonic() - checked > 1:
@@ -100,9 +101,9 @@ def main():
         print(json.dumps({
             "rows": rows, "rooms": args.rooms, "pendings": args.pendings,
             "left": remaining(db_path), "seconds_to_clear": round(cleared, 1),
-            "health_requests": len(latencies),
-            "health_slowest_ms": round(latencies[-1] * 1000, 1),
-            "health_p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+            "requests": len(latencies),
+            "slowest_answer_ms": round(latencies[-1] * 1000, 1),
+            "p99_answer_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
             "loop_lag_buckets": lag,
             "slow_turns_logged": (work / "turnpiked.log").read_text(errors="replace").count("event=slow_loop_turn"),
         }))
