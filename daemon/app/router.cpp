@@ -28,68 +28,68 @@ struct Route {
   std::string_view path;
   std::string_view method;
   Access access;
-  void (*handler)(const Handlers&, const http::Request&, const RequestContext&, Respond);
+  void (*handler)(const Handlers&, const http::Request&, const RequestContext&, Respond&&);
 };
 
 constexpr std::array<Route, 15> kRoutes = {{
     {"/", "GET", Access::anyone,
-     [](const Handlers&, const http::Request&, const RequestContext&, Respond respond) {
+     [](const Handlers&, const http::Request&, const RequestContext&, Respond&& respond) {
        respond(Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients"));
      }},
     {"/ws", "GET", Access::anyone,
-     [](const Handlers&, const http::Request&, const RequestContext&, Respond respond) {
+     [](const Handlers&, const http::Request&, const RequestContext&, Respond&& respond) {
        respond(Response::error(426, "upgrade_required").with_header("Upgrade", "websocket"));
      }},
     {"/health", "GET", Access::anyone,
-     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond&& respond) {
        respond(h.ops.health(ctx));
      }},
     {"/rooms", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext&, Respond respond) {
+     [](const Handlers& h, const http::Request&, const RequestContext&, Respond&& respond) {
        respond(h.ops.rooms());
      }},
     {"/metrics", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond&& respond) {
        respond(h.ops.metrics(ctx));
      }},
     {"/api/rooms", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.create(r, ctx, std::move(respond));
      }},
     {"/api/rooms", "GET", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.get_room(r, ctx, std::move(respond));
      }},
     {"/api/rooms", "DELETE", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.delete_room(r, ctx, std::move(respond));
      }},
     {"/api/rooms/accept", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.accept(r, ctx, std::move(respond));
      }},
     {"/api/rooms/check", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.check(r, ctx, std::move(respond));
      }},
     {"/api/user/purge", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.purge(r, ctx, std::move(respond));
      }},
     {"/api/rooms/turn", "POST", Access::anyone,
-     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.turn_credentials(r, ctx, std::move(respond));
      }},
     {"/admin/status", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond respond) {
+     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond&& respond) {
        respond(h.ops.admin_status(ctx));
      }},
     {"/admin/rooms", "GET", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext&, Respond respond) {
+     [](const Handlers& h, const http::Request&, const RequestContext&, Respond&& respond) {
        respond(h.ops.admin_rooms());
      }},
     {"/admin/reload", "POST", Access::admin,
-     [](const Handlers& h, const http::Request&, const RequestContext&, Respond respond) {
+     [](const Handlers& h, const http::Request&, const RequestContext&, Respond&& respond) {
        respond(h.ops.reload());
      }},
 }};

@@ -169,9 +169,8 @@ void PairingApi::check(const http::Request& request, const RequestContext& ctx, 
                           auto answer = Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}");
                           return repository_.touch_room(
                               std::move(outcome->roomid), ctx.now_ms,
-                              [answer = std::move(answer), respond = std::move(respond)](Result<void>) {
-                                respond(answer);
-                              });
+                              [answer = std::move(answer),
+                               respond = std::move(respond)](const Result<void>&) { respond(answer); });
                         }
                         case CheckOutcome::Kind::waiting:
                           return respond(Response::empty(204));
@@ -197,7 +196,7 @@ void PairingApi::get_room(const http::Request& request, const RequestContext& ct
         {"roomid", (*room)->roomid}, {"client1", (*room)->client1}, {"client2", (*room)->client2}};
     repository_.touch_room(std::move(roomid), now_ms,
                            [answer = Response::json(200, to_json_text(out)),
-                            respond = std::move(respond)](Result<void>) { respond(answer); });
+                            respond = std::move(respond)](const Result<void>&) { respond(answer); });
   });
 }
 
@@ -299,7 +298,7 @@ void PairingApi::turn_credentials(const http::Request& request, const RequestCon
                                           format_iso8601_ms(issued->expires_ms) + "\"}");
     repository_.touch_room(
         std::move(roomid), ctx.now_ms,
-        [answer = std::move(answer), respond = std::move(respond)](Result<void>) { respond(answer); });
+        [answer = std::move(answer), respond = std::move(respond)](const Result<void>&) { respond(answer); });
   });
 }
 
@@ -347,7 +346,7 @@ void PairingApi::sweep(const Config& config, std::int64_t now_ms, std::int64_t b
   // Idle rooms are looked for once the refreshes are done, so an occupied room is never among them.
   repository_.touch_rooms(
       std::move(to_refresh), now_ms,
-      [this, step_done, batch_rows, idle_before_ms = now_ms - ttl_ms](Result<void>) {
+      [this, step_done, batch_rows, idle_before_ms = now_ms - ttl_ms](const Result<void>&) {
         repository_.delete_idle_rooms(
             idle_before_ms, batch_rows,
             [this, step_done, batch_rows](Result<std::vector<std::string>> expired) {

@@ -72,7 +72,7 @@ void TurnSessionKiller::run_next() {
   }
   dialog_ = std::make_unique<turn_auth::CoturnCliDialog>(config.turn_cli_password, std::move(commands));
   if (dialog_->state() == turn_auth::CoturnCliDialog::State::failed) {
-    finish_attempt(false, dialog_->error());
+    finish_attempt(false, std::string(dialog_->error()));  // a copy: the dialog goes first
     return;
   }
   auto address = to_socket_address(config.turn.cli_address);
@@ -111,7 +111,7 @@ void TurnSessionKiller::read_reply(bufferevent* bev) {
       finish_attempt(true, "");
       break;
     case turn_auth::CoturnCliDialog::State::failed:
-      finish_attempt(false, dialog_->error());
+      finish_attempt(false, std::string(dialog_->error()));  // a copy: the dialog goes first
       break;
   }
 }
@@ -125,7 +125,7 @@ void TurnSessionKiller::on_event(bufferevent*, short what, void* self) {
   });
 }
 
-void TurnSessionKiller::finish_attempt(bool ok, std::string error) {
+void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {
   timer_.stop();
   connection_.reset();
   std::size_t killed = dialog_ ? dialog_->killed_sessions().size() : 0;

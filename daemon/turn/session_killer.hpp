@@ -35,8 +35,8 @@ class TurnSessionKiller {
   static void on_event(bufferevent* bev, short what, void* self);
   void read_reply(bufferevent* bev);
   void run_next();
-  // `error` is taken by value: it may come from the dialog this ends.
-  void finish_attempt(bool ok, std::string error);
+  // Frees the dialog: pass its error() as a copy (std::string(dialog_->error())).
+  void finish_attempt(bool ok, const std::string& error);
 
   event_base* base_;
   TurnStore& store_;
