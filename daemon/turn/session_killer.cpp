@@ -136,8 +136,8 @@ void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {
   if (completed > 0) metrics_.count_turn_kill(true, killed, completed);
   if (ok) {
     log_info("turn_sessions_ended")
-        .kv("kills", static_cast<std::uint64_t>(completed))
-        .kv("sessions", static_cast<std::uint64_t>(killed));
+        .kv("sessions", static_cast<std::uint64_t>(killed))
+        .kv("kills", static_cast<std::uint64_t>(completed));
     backoff_seconds_ = 0;
     timer_.start(0);  // the next batch, if any
     return;

@@ -358,7 +358,7 @@ def test_kills_are_batched_per_cli_login(turn_stack, kills_per_login):
     assert_session_ended(live.a, revoked_at)  # (room B's session runs over TCP, which coturn closes)
     assert ids <= set(stack.coturn.forced_cancels())
     wait_for(lambda: stack.kills_pending() == 0, timeout=5, message="turnKillsPending back to 0")
-    batches = [int(k) for k in re.findall(r"event=turn_sessions_ended kills=(\d+)", stack.daemon.log())]
+    batches = [int(k) for k in re.findall(r"event=turn_sessions_ended sessions=\d+ kills=(\d+)", stack.daemon.log())]
     assert sum(batches) == 2, batches
     assert max(batches) == min(2, kills_per_login), batches
 
