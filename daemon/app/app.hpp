@@ -85,8 +85,10 @@ class App : public OpsHost {
   std::unique_ptr<Listener> listener_;
   AddressRateLimiter rest_limiter_;
   Timer sweeper_;
-  double sweep_due_ = 0;                // monotonic time the sweeper should fire, for the loop-lag histogram
-  std::int64_t sweep_batch_ = 1 << 20;  // rows per sweep step that fit the turn budget (learned)
+  double sweep_due_ = 0;  // monotonic time the sweeper should fire, for the loop-lag histogram
+  // Rows per sweep step that fit the turn budget, learned; it starts small so that a backlog found at start
+  // does not begin with one long step.
+  std::int64_t sweep_batch_ = 64;
   double started_at_;
   bool shutting_down_ = false;
 };

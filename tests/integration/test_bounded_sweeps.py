@@ -130,8 +130,8 @@ def test_a_restart_in_the_middle_of_a_backlog_keeps_what_was_done(start_daemon):
 
 
 def test_steps_that_overrun_the_turn_budget_get_smaller(start_daemon):
-    # A thousand deletions take far longer than 0.1 ms, so each step halves the next one: the loop is held
-    # for short steps, not for whole batches.
+    # Dozens of deletions take longer than 0.1 ms, so steps shrink instead of growing towards the 1,000 rows
+    # allowed: the loop is held for short steps, not for whole batches.
     d = start_daemon({"pairing.sweep_batch_rows": 1000, "pairing.sweep_turn_budget_ms": 0.1})
     assert d.stop() == 0
     db = sqlite3.connect(d.db_path)
@@ -146,4 +146,4 @@ def test_steps_that_overrun_the_turn_budget_get_smaller(start_daemon):
         time.sleep(0.05)
     batches = [int(n) for n in re.findall(r"event=pendings_expired count=(\d+)", d.log())]
     assert sum(batches) == 5000, batches
-    assert batches[0] == 1000 and batches[1] == 500 and min(batches) < 100, batches
+    assert max(batches) <= 64 and min(batches) < 16, batches  # (the first step is at most 64 rows)
