@@ -30,8 +30,15 @@ def fill_backlog(db_path, now_ms):
         db.executemany("INSERT INTO turnusers_lt VALUES (?, ?, ?)",
                        ((REALM, name, "0" * 32) for name in
                         [f"user-a-{i}" for i in range(ROOMS)] + [f"user-b-{i}" for i in range(CREDENTIALS)]))
+    db.close()
+    add_expired_pendings(db_path, PENDINGS)
+
+
+def add_expired_pendings(db_path, n):
+    db = sqlite3.connect(db_path)
+    with db:
         db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
-                       ((f"{i:08d}", f"p-{i}") for i in range(PENDINGS)))
+                       ((f"{i:08d}", f"p-{i}") for i in range(n)))
     db.close()
 
 
@@ -90,11 +97,7 @@ def test_mass_expiry_runs_in_batches_while_health_answers(start_daemon):
 def test_a_smaller_batch_makes_smaller_steps(start_daemon):
     d = start_daemon({"pairing.sweep_batch_rows": 50})
     assert d.stop() == 0
-    db = sqlite3.connect(d.db_path)
-    with db:
-        db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
-                       ((f"{i:08d}", f"p-{i}") for i in range(1000)))
-    db.close()
+    add_expired_pendings(d.db_path, 1000)
     d.start()
     deadline = time.monotonic() + 30
     while count(d.db_path, "pendings") > 0:
@@ -109,11 +112,7 @@ def test_a_restart_in_the_middle_of_a_backlog_keeps_what_was_done(start_daemon):
     # start goes on from there (no transaction of the whole backlog that rolls back and starts over).
     d = start_daemon({"pairing.sweep_batch_rows": 100, "pairing.sweep_interval_seconds": 0.05})
     assert d.stop() == 0
-    db = sqlite3.connect(d.db_path)
-    with db:
-        db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
-                       ((f"{i:08d}", f"p-{i}") for i in range(PENDINGS)))
-    db.close()
+    add_expired_pendings(d.db_path, PENDINGS)
     d.start()
     deadline = time.monotonic() + 30
     while count(d.db_path, "pendings") == PENDINGS:
@@ -134,11 +133,7 @@ def test_steps_that_overrun_the_turn_budget_get_smaller(start_daemon):
     # allowed: the loop is held for short steps, not for whole batches.
     d = start_daemon({"pairing.sweep_batch_rows": 1000, "pairing.sweep_turn_budget_ms": 0.1})
     assert d.stop() == 0
-    db = sqlite3.connect(d.db_path)
-    with db:
-        db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
-                       ((f"{i:08d}", f"p-{i}") for i in range(5000)))
-    db.close()
+    add_expired_pendings(d.db_path, 5000)
     d.start()
     deadline = time.monotonic() + 60
     while count(d.db_path, "pendings") > 0:
