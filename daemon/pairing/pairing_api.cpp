@@ -95,6 +95,15 @@ void PairingApi::count_failed_join(const RequestContext& ctx) {
   (void)failed_joins_.try_take(ctx.peer, failed_join_rate(ctx.config), ctx.now);
 }
 
+// A successful read counts as activity: the answer goes out once the room is marked active (a failed touch
+// does not change the answer).
+void PairingApi::touch_then_respond(std::string roomid, std::int64_t now_ms, Response answer,
+                                    Respond respond) {
+  repository_.touch_room(
+      std::move(roomid), now_ms,
+      [answer = std::move(answer), respond = std::move(respond)](const Result<void>&) { respond(answer); });
+}
+
 void PairingApi::create(const http::Request& request, const RequestContext& ctx, Respond respond) {
   auto body = parse_body(request);
   if (!body) return respond(Response::error(400, "invalid_json"));
@@ -167,10 +176,8 @@ void PairingApi::check(const http::Request& request, const RequestContext& ctx, 
                       switch (outcome->kind) {
                         case CheckOutcome::Kind::ready: {
                           auto answer = Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}");
-                          return repository_.touch_room(
-                              std::move(outcome->roomid), ctx.now_ms,
-                              [answer = std::move(answer),
-                               respond = std::move(respond)](const Result<void>&) { respond(answer); });
+                          return touch_then_respond(std::move(outcome->roomid), ctx.now_ms, std::move(answer),
+                                                    std::move(respond));
                         }
                         case CheckOutcome::Kind::waiting:
                           return respond(Response::empty(204));
@@ -194,9 +201,7 @@ void PairingApi::get_room(const http::Request& request, const RequestContext& ct
     if (!*room) return respond(Response::error(404, "not_found"));
     nlohmann::ordered_json out = {
         {"roomid", (*room)->roomid}, {"client1", (*room)->client1}, {"client2", (*room)->client2}};
-    repository_.touch_room(std::move(roomid), now_ms,
-                           [answer = Response::json(200, to_json_text(out)),
-                            respond = std::move(respond)](const Result<void>&) { respond(answer); });
+    touch_then_respond(std::move(roomid), now_ms, Response::json(200, to_json_text(out)), std::move(respond));
   });
 }
 
@@ -296,9 +301,7 @@ void PairingApi::turn_credentials(const http::Request& request, const RequestCon
     auto answer = Response::json(200, R"({"iceServers":)" + issued->ice_servers_json + R"(,"ttl":)" +
                                           std::to_string(ttl) + R"(,"expiresAt":")" +
                                           format_iso8601_ms(issued->expires_ms) + "\"}");
-    repository_.touch_room(
-        std::move(roomid), ctx.now_ms,
-        [answer = std::move(answer), respond = std::move(respond)](const Result<void>&) { respond(answer); });
+    touch_then_respond(std::move(roomid), ctx.now_ms, std::move(answer), std::move(respond));
   });
 }
 

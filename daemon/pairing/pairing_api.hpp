@@ -55,6 +55,8 @@ class PairingApi {
   void count_failed_join(const RequestContext& ctx);
   // Members of these rooms get room_closed with `reason`; their TURN sessions are queued for ending.
   void end_rooms(const std::vector<std::string>& roomids, std::string_view reason);
+  void touch_then_respond(std::string roomid, std::int64_t now_ms, http::Response answer,
+                          http::Respond respond);
 
   PairingRepository& repository_;
   Signaling& signaling_;
