@@ -113,7 +113,9 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
       {&s->delete_idle_rooms,
        "DELETE FROM rooms WHERE roomid IN "
        "(SELECT roomid FROM rooms WHERE last_active_ms < ?1 ORDER BY last_active_ms LIMIT ?2)"},
-      {&s->counts, "SELECT (SELECT count(*) FROM pendings WHERE exp_ms > ?1), (SELECT count(*) FROM rooms)"},
+      {&s->counts,
+       "SELECT (SELECT count(*) FROM pendings WHERE exp_ms > ?1), "
+       "(SELECT value FROM turnpike_row_counts WHERE name = 'rooms')"},
       {&s->live_pending_count, "SELECT count(*) FROM pendings WHERE exp_ms > ?1"},
   };
   for (const auto& [target, sql] : table) {

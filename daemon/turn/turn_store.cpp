@@ -53,7 +53,7 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
       {&s->list_kills,
        "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY created_ms, pattern LIMIT "
        "?1"},
-      {&s->count_kills, "SELECT count(*) FROM turn_pending_kills"},
+      {&s->count_kills, "SELECT value FROM turnpike_row_counts WHERE name = 'turn_pending_kills'"},
       {&s->delete_kill, "DELETE FROM turn_pending_kills WHERE pattern = ?1"},
       {&s->fail_kill,
        "UPDATE turn_pending_kills SET attempts = attempts + 1, last_error = ?2 WHERE pattern = ?1"},

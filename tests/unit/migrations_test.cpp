@@ -87,11 +87,11 @@ TEST(ApplyMigrations, FreshFileGetsSchemaAndLatestUserVersion) {
   ASSERT_TRUE(applied.ok()) << applied.error().message;
 
   EXPECT_EQ(user_version(db.get()), static_cast<int>(embedded_migrations().size()));
-  EXPECT_EQ(
-      table_names(db.get()),
-      (std::vector<std::string>{"admin_user", "allowed_peer_ip", "denied_peer_ip", "oauth_key", "pendings",
-                                "rooms", "turn_credentials", "turn_origin_to_realm", "turn_pending_kills",
-                                "turn_realm_option", "turn_room_secrets", "turn_secret", "turnusers_lt"}));
+  EXPECT_EQ(table_names(db.get()),
+            (std::vector<std::string>{"admin_user", "allowed_peer_ip", "denied_peer_ip", "oauth_key",
+                                      "pendings", "rooms", "turn_credentials", "turn_origin_to_realm",
+                                      "turn_pending_kills", "turn_realm_option", "turn_room_secrets",
+                                      "turn_secret", "turnpike_row_counts", "turnusers_lt"}));
 }
 
 // coturn creates lax tables of its own when it opens the file first; the migration makes them strict and
@@ -195,6 +195,28 @@ TEST(ApplyMigrations, AppliesOnlyTheMigrationsNewerThanUserVersion) {
   EXPECT_EQ(user_version(db.get()), 2);
   EXPECT_EQ(table_names(db.get()), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(count_rows(db.get(), "a"), 2);
+}
+
+TEST(ApplyMigrations, RowCountsStartFromTheRowsAlreadyThere) {
+  TempDbPath file;
+  std::span<const Migration> all = embedded_migrations();
+  ASSERT_GE(all.size(), 4u);
+  SqliteDb db = open_raw(file.path());
+  ASSERT_TRUE(apply_migrations(db.get(), all.first(3)).ok());
+  for (char c : std::string("abc")) {
+    exec(db.get(), ("INSERT INTO rooms VALUES ('" + std::string(48, c) + "', 'x', 'y', 1, 1)").c_str());
+  }
+  exec(db.get(),
+       "INSERT INTO turn_pending_kills (pattern, exact, reason, created_ms) VALUES ('p', 1, 'test', 1)");
+  ASSERT_TRUE(apply_migrations(db.get(), all).ok());
+  Result<Statement> stmt =
+      Statement::prepare(db.get(), "SELECT name, value FROM turnpike_row_counts ORDER BY name");
+  ASSERT_TRUE(stmt.ok());
+  Statement::Run run = stmt->run();
+  std::vector<std::pair<std::string, std::int64_t>> rows;
+  while (*run.step()) rows.emplace_back(run.column_text(0), run.column_int64(1));
+  EXPECT_EQ(rows,
+            (std::vector<std::pair<std::string, std::int64_t>>{{"rooms", 3}, {"turn_pending_kills", 1}}));
 }
 
 TEST(ApplyMigrations, FailureLeavesTheDatabaseExactlyAsBefore) {

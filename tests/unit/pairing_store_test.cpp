@@ -335,6 +335,40 @@ TEST_F(PairingStoreTest, DeleteIdleRoomsUsesStrictlyBeforeAndReturnsTheirIds) {
   EXPECT_TRUE(after_touch->empty());
 }
 
+TEST_F(PairingStoreTest, RoomCountFollowsEveryWayARoomRowComesAndGoes) {
+  SqliteDb other = second_connection(file_.path());
+  auto real_count = [&] {
+    Result<Statement> stmt = Statement::prepare(other.get(), "SELECT count(*) FROM rooms");
+    EXPECT_TRUE(stmt.ok());
+    Statement::Run run = stmt->run();
+    EXPECT_TRUE(*run.step());
+    return run.column_int64(0);
+  };
+  for (unsigned n = 1; n <= 6; ++n) {
+    pair(std::to_string(100000 + n), "a" + std::to_string(n), "b" + std::to_string(n), rid(n));
+  }
+  EXPECT_EQ(counts(3000).rooms, 6);
+  ASSERT_TRUE(store_->delete_room(rid(1)).ok());
+  ASSERT_TRUE(store_->delete_room(rid(1)).ok());  // already gone: no change
+  EXPECT_EQ(counts(3000).rooms, 5);
+  ASSERT_TRUE(store_->purge_devices({"a2"}).ok());
+  EXPECT_EQ(counts(3000).rooms, 4);
+  ASSERT_TRUE(store_->touch_room(rid(3), 100).ok());
+  ASSERT_TRUE(store_->delete_idle_rooms(101, 1000).ok());
+  EXPECT_EQ(counts(3000).rooms, 3);
+  // By hand, as an admin would with the sqlite3 shell, and a write that fails midway and rolls back.
+  exec(other.get(), ("DELETE FROM rooms WHERE roomid = '" + rid(4) + "'").c_str());
+  exec(other.get(), ("INSERT INTO rooms VALUES ('" + rid(9) + "', 'x', 'y', 1, 1)").c_str());
+  EXPECT_NE(
+      sqlite3_exec(
+          other.get(),
+          ("INSERT INTO rooms VALUES ('" + rid(10) + "', 'x', 'y', 1, 1), ('short', 'x', 'y', 1, 1)").c_str(),
+          nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  EXPECT_EQ(counts(3000).rooms, 3);
+  EXPECT_EQ(counts(3000).rooms, real_count());
+}
+
 // ---- pendings housekeeping and counts
 // ----------------------------------------------------------------------------
 

@@ -158,6 +158,25 @@ TEST_P(TurnCredentials, ARoomWithoutCredentialsQueuesNoKill) {
   EXPECT_EQ(*turn_->pending_kill_count(), 0);
 }
 
+TEST_P(TurnCredentials, KillQueueCountFollowsTheQueueRows) {
+  auto real_count = [this] { return count("SELECT count(*) FROM turn_pending_kills"); };
+  issue(kRoom, 1, kNow);
+  issue(kOtherRoom, 1, kNow);
+  exec("DELETE FROM rooms WHERE roomid = '" + kRoom + "'");
+  EXPECT_EQ(*turn_->pending_kill_count(), 1);
+  // The same pattern queued again is ignored, and so is its count.
+  exec("INSERT OR IGNORE INTO turn_pending_kills (pattern, exact, reason, created_ms) VALUES ('" + kRoom +
+       "', 0, 'again', 1)");
+  EXPECT_EQ(*turn_->pending_kill_count(), 1);
+  exec("DELETE FROM rooms");
+  EXPECT_EQ(*turn_->pending_kill_count(), 2);
+  EXPECT_EQ(*turn_->pending_kill_count(), real_count());
+  ASSERT_TRUE(turn_->kill_done(kRoom).ok());
+  ASSERT_TRUE(turn_->kill_done(kRoom).ok());  // already gone: no change
+  EXPECT_EQ(*turn_->pending_kill_count(), 1);
+  EXPECT_EQ(*turn_->pending_kill_count(), real_count());
+}
+
 TEST_P(TurnCredentials, ExpiredCredentialsAreRemovedAndTheirSessionsQueued) {
   auto servers = issue(kRoom, 1, kNow);
   std::string username = servers[1]["username"];
