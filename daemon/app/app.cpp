@@ -56,7 +56,7 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   const auto& db = cfg.database;
   app->notifier_ = std::make_unique<ServiceNotifier>(base);
   auto database = Database::open(
-      {db.path, db.synchronous == SqliteSynchronous::full, static_cast<int>(db.busy_timeout_ms)});
+      {db.path, db.synchronous == SqliteSynchronous::full, static_cast<int>(db.busy_timeout_ms), true});
   if (!database) return make_error("database " + db.path + ": " + database.error().message);
   app->database_ = std::move(*database);
   auto store = PairingStore::open(*app->database_);

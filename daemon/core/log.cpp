@@ -1,6 +1,7 @@
 // Structured logging: formats and writes `key=value` lines.
 #include "core/log.hpp"
 
+#include <atomic>
 #include <cstdio>
 
 #include "core/clock.hpp"
@@ -8,7 +9,8 @@
 namespace turnpike {
 namespace {
 
-LogLevel g_level = LogLevel::info;
+// Read by the checkpoint thread too.
+std::atomic<LogLevel> g_level{LogLevel::info};
 
 constexpr std::string_view level_name(LogLevel level) {
   switch (level) {
@@ -56,10 +58,10 @@ void append_value(std::string& out, std::string_view value) {
 }  // namespace
 
 void set_log_level(LogLevel level) {
-  g_level = level;
+  g_level.store(level, std::memory_order_relaxed);
 }
 bool log_enabled(LogLevel level) {
-  return level >= g_level;
+  return level >= g_level.load(std::memory_order_relaxed);
 }
 
 LogLine::LogLine(LogLevel level, std::string_view event) : enabled_(log_enabled(level)) {

@@ -54,6 +54,15 @@ Result<void> configure_connection(sqlite3* db, const DatabaseOptions& options) {
   return set_and_verify_pragma(db, "PRAGMA foreign_keys = ON", "PRAGMA foreign_keys", "1");
 }
 
+// SQLite's own auto-checkpoint size, in WAL pages.
+constexpr int kCheckpointPages = 1000;
+
+// Called by SQLite after each commit with the WAL's size in pages; replaces the auto-checkpoint.
+int request_checkpoint(void* checkpointer, sqlite3*, const char*, int wal_pages) {
+  if (wal_pages >= kCheckpointPages) static_cast<WalCheckpointer*>(checkpointer)->request();
+  return SQLITE_OK;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(const DatabaseOptions& options) {
@@ -75,14 +84,23 @@ Result<std::unique_ptr<Database>> Database::open(const DatabaseOptions& options)
   Result<TransactionStatements> transactions = TransactionStatements::prepare(raw);
   if (!transactions) return transactions.error();
 
-  return std::unique_ptr<Database>(
+  std::unique_ptr<Database> database(
       new Database(options, std::move(db).value(), std::move(transactions).value()));
+  if (options.background_checkpoints) {
+    Result<std::unique_ptr<WalCheckpointer>> checkpointer = WalCheckpointer::start(options.path);
+    if (!checkpointer) return checkpointer.error();
+    database->checkpointer_ = std::move(checkpointer).value();
+    sqlite3_wal_hook(raw, request_checkpoint, database->checkpointer_.get());
+  }
+  return database;
 }
 
 Database::Database(DatabaseOptions options, SqliteDb db, TransactionStatements transactions)
     : options_(std::move(options)), db_(std::move(db)), transactions_(std::move(transactions)) {}
 
-Database::~Database() = default;
+Database::~Database() {
+  if (checkpointer_) sqlite3_wal_hook(db_.get(), nullptr, nullptr);
+}
 
 Result<void> Database::probe_writable() {
   sqlite3* db = db_.get();

@@ -8,6 +8,7 @@
 
 #include "core/result.hpp"
 #include "db/sqlite_handles.hpp"
+#include "db/wal_checkpointer.hpp"
 
 namespace turnpike {
 
@@ -15,6 +16,9 @@ struct DatabaseOptions {
   std::string path;
   bool synchronous_full = true;  // PRAGMA synchronous = FULL, else NORMAL
   int busy_timeout_ms = 2000;
+  // Checkpoints run on a thread of their own (WalCheckpointer) instead of inside the commit that crosses
+  // SQLite's auto-checkpoint size, which would hold the event loop for it.
+  bool background_checkpoints = false;
 };
 
 // The stores prepare their statements on handle() and write through transactions(), which everything that
@@ -41,12 +45,16 @@ class Database {
   // disk.
   Result<void> probe_writable();
 
+  // The background checkpointer, or null when options.background_checkpoints is off.
+  const WalCheckpointer* checkpointer() const noexcept { return checkpointer_.get(); }
+
  private:
   Database(DatabaseOptions options, SqliteDb db, TransactionStatements transactions);
 
   DatabaseOptions options_;
   SqliteDb db_;  // declared before the statements so that it is closed after they are finalized
   TransactionStatements transactions_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // destroyed (joined) before the connection closes
 };
 
 }  // namespace turnpike
