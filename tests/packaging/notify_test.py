@@ -8,13 +8,15 @@ they bind the AF_UNIX datagram socket named by NOTIFY_SOCKET, start the built tu
   new file is invalid (the daemon keeps the old config and must still leave the reloading state);
 - SIGTERM: STOPPING=1, then exit 0;
 - WATCHDOG=1 at least every WATCHDOG_USEC/2 when WATCHDOG_USEC (and WATCHDOG_PID, as systemd sets it) are given;
-- as root without --allow-root it refuses to run (exit 1) and never reports READY=1.
+- as root without --allow-root it refuses to run (exit 1) and never reports READY=1;
+- the watchdog keeps being fed while a backlog of 100,000+ expired rows is cleared.
 
 Runs as root (it switches users). TURNPIKED selects the binary (default build/daemon/turnpiked).
 Run: sudo /usr/bin/python3 -m pytest -q tests/packaging/notify_test.py
 """
 import os
 import pwd
+import sqlite3
 import re
 import select
 import shutil
@@ -114,7 +116,7 @@ class NotifySocket:
 class ServiceRun:
     """turnpiked started as turnpike.service would start it, in a temp dir the service user can write."""
 
-    def __init__(self, workdir, user=SERVICE_USER, extra_env=None, extra_args=(), as_root=False):
+    def __init__(self, workdir, user=SERVICE_USER, extra_env=None, extra_args=(), as_root=False, database=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o755)
@@ -123,6 +125,9 @@ class ServiceRun:
         account = pwd.getpwnam(user)
         self.uid, self.gid = (0, 0) if as_root else (account.pw_uid, account.pw_gid)
         os.chown(self.state, self.uid, self.gid)
+        if database is not None:  # a database file made beforehand, owned by the service user like its own
+            shutil.copyfile(database, self.state / "turnpike.db")
+            os.chown(self.state / "turnpike.db", self.uid, self.gid)
         self.config_path = self.workdir / "turnpike.conf"
         self.settings = {
             "server": {"listen": "127.0.0.1:0"},
@@ -335,3 +340,58 @@ def test_admin_reload_sends_reloading_then_ready(start_service):
     ready = run.notify.wait_for("READY", proc=run.proc)
     assert ready[0] >= reloading[0]
     assert run.proc.poll() is None
+
+
+def expired_backlog(directory, rooms, pendings):
+    """A database (schema by turnpiked --migrate-only) holding `rooms` rooms idle since 1970, each with a
+    long-term TURN credential and its coturn row, and `pendings` expired join codes."""
+    path = Path(directory) / "backlog.db"
+    config = Path(directory) / "migrate.conf"
+    config.write_text(f"[database]\npath = {path}\n")
+    subprocess.run([TURNPIKED, "--config", str(config), "--migrate-only", "--allow-root"], check=True,
+                   capture_output=True, timeout=60)
+    db = sqlite3.connect(path)
+    with db:
+        db.executemany("INSERT INTO rooms VALUES (?, 'c1', 'c2', 1000, 1000)",
+                       ((f"{i:048x}",) for i in range(rooms)))
+        db.executemany("INSERT INTO turn_credentials VALUES (?, ?, 1, 'example.org', 'long-term', 'pw', 1000, ?)",
+                       ((f"user-{i}", f"{i:048x}", 9_999_999_999_000) for i in range(rooms)))
+        db.executemany("INSERT INTO turnusers_lt VALUES ('example.org', ?, ?)",
+                       ((f"user-{i}", "0" * 32) for i in range(rooms)))
+        db.executemany("INSERT INTO pendings VALUES (?, 'p', NULL, NULL, 1000, 1000)",
+                       ((f"{i:08d}",) for i in range(pendings)))
+    db.close()
+    return path
+
+
+def test_watchdog_is_fed_while_a_backlog_is_cleared(start_service, tmp_path):
+    # A restart after a long downtime finds everything expired. With WatchdogSec=1s systemd kills a service
+    # that is silent for a second; the sweep works in short steps, so the pings keep coming until it is done.
+    rooms, pendings = 40_000, 20_000  # with credentials and coturn rows: 140,000 rows to delete
+    backlog = expired_backlog(tmp_path, rooms, pendings)
+    watchdog_usec = 1_000_000
+    run = start_service(extra_env={"WATCHDOG_USEC": str(watchdog_usec), "WATCHDOG_PID": "self"},
+                        database=backlog)
+    run.notify.wait_for("READY", timeout=30, proc=run.proc)
+    start = time.monotonic()
+    deadline = start + 120
+    while True:
+        run.notify.drain(0.5)
+        status, body = run.get("/health")
+        assert status == 200, body
+        if '"rooms":0' in body.replace(" ", "") and '"pendings":0' in body.replace(" ", ""):
+            break
+        assert time.monotonic() < deadline, body
+        assert run.proc.poll() is None, run.log()
+    cleared = time.monotonic()
+    pings = [m[0] for m in run.notify.messages if m[3].get("WATCHDOG") == "1" and m[0] >= start]
+    times = [start] + pings + [cleared]
+    assert max(b - a for a, b in zip(times, times[1:])) < watchdog_usec / 1e6, times
+    removed = sum(int(n) for n in re.findall(r"event=rooms_expired count=(\d+)", run.log()))
+    assert removed == rooms, run.log()[-2000:]
+    db = sqlite3.connect(run.state / "turnpike.db", timeout=5)
+    try:
+        assert db.execute("SELECT count(*) FROM turnusers_lt").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM turn_credentials").fetchone()[0] == 0
+    finally:
+        db.close()
