@@ -57,12 +57,6 @@ Result<void> configure_connection(sqlite3* db, const DatabaseOptions& options) {
 // SQLite's own auto-checkpoint size, in WAL pages.
 constexpr int kCheckpointPages = 1000;
 
-// Called by SQLite after each commit with the WAL's size in pages; replaces the auto-checkpoint.
-int request_checkpoint(void* checkpointer, sqlite3*, const char*, int wal_pages) {
-  if (wal_pages >= kCheckpointPages) static_cast<WalCheckpointer*>(checkpointer)->request();
-  return SQLITE_OK;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(const DatabaseOptions& options) {
@@ -90,13 +84,39 @@ Result<std::unique_ptr<Database>> Database::open(const DatabaseOptions& options)
     Result<std::unique_ptr<WalCheckpointer>> checkpointer = WalCheckpointer::start(options.path);
     if (!checkpointer) return checkpointer.error();
     database->checkpointer_ = std::move(checkpointer).value();
-    sqlite3_wal_hook(raw, request_checkpoint, database->checkpointer_.get());
+    sqlite3_wal_hook(raw, &Database::on_wal_commit, database.get());
   }
   return database;
 }
 
 Database::Database(DatabaseOptions options, SqliteDb db, TransactionStatements transactions)
     : options_(std::move(options)), db_(std::move(db)), transactions_(std::move(transactions)) {}
+
+int Database::on_wal_commit(void* self, sqlite3*, const char*, int wal_pages) {
+  if (wal_pages >= kCheckpointPages) static_cast<Database*>(self)->checkpoint_after_commit();
+  return SQLITE_OK;
+}
+
+// The thread copies the bulk of the WAL; but under a steady stream of commits its checkpoint never catches
+// up with the last one, and SQLite starts the WAL over only after a checkpoint that did. So once the thread
+// has finished the pass asked for, the writer copies the few frames committed since, itself, right after its
+// commit (a small copy and one sync), and its next transaction starts the WAL over. One pass is asked for at
+// a time, so the thread is idle when the writer catches up.
+void Database::checkpoint_after_commit() {
+  const std::uint64_t passes = checkpointer_->completed();
+  if (passes == passes_seen_) {
+    if (!pass_requested_) checkpointer_->request();
+    pass_requested_ = true;
+    return;
+  }
+  passes_seen_ = passes;
+  pass_requested_ = false;
+  if (sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) !=
+      SQLITE_OK) {
+    checkpointer_->request();  // another connection is checkpointing: the thread tries again
+    pass_requested_ = true;
+  }
+}
 
 Database::~Database() {
   if (checkpointer_) sqlite3_wal_hook(db_.get(), nullptr, nullptr);

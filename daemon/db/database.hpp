@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -50,11 +51,16 @@ class Database {
 
  private:
   Database(DatabaseOptions options, SqliteDb db, TransactionStatements transactions);
+  // The WAL hook (after each commit, with the WAL's size in pages), which replaces SQLite's auto-checkpoint.
+  static int on_wal_commit(void* self, sqlite3*, const char*, int wal_pages);
+  void checkpoint_after_commit();
 
   DatabaseOptions options_;
   SqliteDb db_;  // declared before the statements so that it is closed after they are finalized
   TransactionStatements transactions_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // destroyed (joined) before the connection closes
+  std::uint64_t passes_seen_ = 0;                  // checkpointer passes already followed by a catch-up
+  bool pass_requested_ = false;                    // a pass was asked for and has not finished yet
 };
 
 }  // namespace turnpike

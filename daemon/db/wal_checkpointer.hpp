@@ -26,7 +26,7 @@ class WalCheckpointer {
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
   void request();
-  // Checkpoints finished so far (tests wait on this).
+  // Checkpoint passes finished so far.
   std::uint64_t completed() const;
 
  private:
