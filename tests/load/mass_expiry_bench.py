@@ -5,7 +5,7 @@
 Builds a database in a temp dir with the built turnpiked (--migrate-only), fills it with --rooms rooms that have
 been idle for days (each with two long-term TURN credentials and their coturn turnusers_lt rows, as turnpiked
 writes them) and --pendings expired join codes, starts turnpiked on it, and then, until every expired row is
-gone, sends GET / every 10 ms on one keep-alive connection and times each answer (the cheapest request, so its
+gone, sends GET / (or --path) every 10 ms on one keep-alive connection and times each answer (the cheapest request, so its
 time is the time it waited for the event loop). Prints one JSON object: rows, seconds to clear, the slowest
 and the 99th-percentile answer, and the loop-lag histogram the daemon itself recorded
 (turnpike_loop_lag_seconds).
@@ -13,6 +13,7 @@ and the 99th-percentile answer, and the loop-lag histogram the daemon itself rec
 Usage:
   tests/load/mass_expiry_bench.py --turnpiked build/daemon/turnpiked                 # 1,000,000 rooms
   tests/load/mass_expiry_bench.py --turnpiked build/daemon/turnpiked --rooms 100000 --pendings 100000
+  tests/load/mass_expiry_bench.py --turnpiked build/daemon/turnpiked --path /health
 """
 import argparse
 import http.client
@@ -58,6 +59,7 @@ def main():
     parser.add_argument("--turnpiked", required=True)
     parser.add_argument("--rooms", type=int, default=1_000_000)
     parser.add_argument("--pendings", type=int, default=100_000)
+    parser.add_argument("--path", default="/", help="the request timed meanwhile (e.g. /health, which counts rows)")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
     args = parser.parse_args()
 
@@ -84,7 +86,7 @@ def main():
         checked = started
         while time.monotonic() - started < args.timeout:
             t0 = time.monotonic()
-            conn.request("GET", "/")
+            conn.request("GET", args.path)
             conn.getresponse().read()
             latencies.append(time.monotonic() - t0)
             if time.monotonic() - checked > 1:
@@ -99,7 +101,7 @@ def main():
                re.finditer(r'^turnpike_loop_lag_seconds_bucket\{le="([^"]+)"\} (\d+)', metrics, re.M)}
         latencies.sort()
         print(json.dumps({
-            "rows": rows, "rooms": args.rooms, "pendings": args.pendings,
+            "path": args.path, "rows": rows, "rooms": args.rooms, "pendings": args.pendings,
             "left": remaining(db_path), "seconds_to_clear": round(cleared, 1),
             "requests": len(latencies),
             "slowest_answer_ms": round(latencies[-1] * 1000, 1),
