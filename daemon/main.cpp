@@ -148,15 +148,16 @@ int main(int argc, char** argv) {
   turnpike::EventPtr sighup(evsignal_new(base.get(), SIGHUP, on_hangup, &signal_context));
   for (auto* ev : {sigterm.get(), sigint.get(), sighup.get()}) event_add(ev, nullptr);
 
-  // One line per address; tests and the package test read the port of the first.
+  // One line per address, the first with the version; tests and the package test read the port of the first.
   std::string addresses;
-  for (const auto& [address, tls] : *bound) {
+  for (const turnpike::BoundAddress& listening : (*app)->listening()) {
+    std::string address = listening.address.to_string();
     auto line = turnpike::log_info("listening");
-    line.kv("address", address.to_string());
-    if (tls) line.kv("tls", true);
+    line.kv("address", address);
+    if (listening.tls) line.kv("tls", true);
     if (addresses.empty()) line.kv("version", turnpike::kVersion);
-    addresses +=
-        (addresses.empty() ? "" : ", ") + std::string(tls ? "https://" : "http://") + address.to_string();
+    if (!addresses.empty()) addresses += ", ";
+    addresses += (listening.tls ? "https://" : "http://") + address;
   }
   (*app)->notifier().ready("serving on " + addresses);
   event_base_dispatch(base.get());

@@ -140,13 +140,12 @@ void App::apply_settings() {
                          config.server.request_timeout_seconds});
 }
 
-Result<std::vector<BoundAddress>> App::start() {
-  std::vector<BoundAddress> bound;
+Result<void> App::start() {
   for (bool tls : {false, true}) {
     for (const auto& address : tls ? config_->server.tls_listen : config_->server.listen) {
       auto listening = listener_->listen(address, tls);
       if (!listening) return listening.error();
-      bound.push_back({*listening, tls});
+      listening_.push_back({*listening, tls});
     }
   }
   if (!config_->admin.socket.empty()) {
@@ -154,7 +153,7 @@ Result<std::vector<BoundAddress>> App::start() {
   }
   schedule_sweep(config_->pairing.sweep_interval_seconds);
   turn_killer_->poke();
-  return bound;
+  return {};
 }
 
 void App::on_sweep(void* self) {

@@ -43,9 +43,10 @@ class App : public OpsHost {
   static Result<std::unique_ptr<App>> create(event_base* base, std::string config_path, Config config);
   ~App() override;
 
-  // Listens on server.listen and server.tls_listen and starts the sweeper; returns the bound addresses, plain
-  // ones first, in config order.
-  Result<std::vector<BoundAddress>> start();
+  // Listens on server.listen and server.tls_listen and starts the sweeper.
+  Result<void> start();
+  // The bound addresses (real ports where the config said 0), plain ones first, in config order.
+  const std::vector<BoundAddress>& listening() const { return listening_; }
   // Stops accepting, closes WebSockets with 1001, and calls `done` when every connection is gone.
   void shutdown(std::function<void()> done);
   bool shutting_down() const { return shutting_down_; }
@@ -96,6 +97,7 @@ class App : public OpsHost {
   std::unique_ptr<HttpSessionFactory> sessions_;
   std::unique_ptr<Listener> listener_;
   std::shared_ptr<const TlsContext> tls_context_;  // the certificate new TLS connections get; null: no TLS
+  std::vector<BoundAddress> listening_;
   AddressRateLimiter rest_limiter_;
   Timer sweeper_;
   double sweep_due_ = 0;  // monotonic time the sweeper should fire, for the loop-lag histogram
