@@ -296,8 +296,9 @@ std::vector<ConfigKey> build_table() {
       // [server]
       list_key<&C::server, &ServerConfig::listen>(
           "server.listen", "127.0.0.1:8080", false,
-          "Comma-separated addresses and ports for HTTP and WebSocket (IPv6 as [::1]:8080; port 0 picks a "
-          "free port); empty: none (then server.tls_listen must be set).",
+          "Comma-separated addresses and ports for HTTP and WebSocket (IPv6 as [::1]:8080, IPv6 only: list "
+          "0.0.0.0:8080, [::]:8080 for both; port 0 picks a free port); empty: none (then server.tls_listen "
+          "must be set).",
           parse_listen_address, show_listen_address),
       list_key<&C::server, &ServerConfig::tls_listen>(
           "server.tls_listen", "", false,
