@@ -13,6 +13,7 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "net/event_handles.hpp"
+#include "net/tls_context.hpp"
 #include "ops/service_notifier.hpp"
 #include "version.hpp"
 
@@ -100,6 +101,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return kExitConfig;
   }
+  // The certificate and key are checked like the rest of the file: unreadable, expired or mismatched fails.
+  if (!config->server.tls_listen.empty()) {
+    auto tls = turnpike::TlsContext::load(config->server.tls_certificate, config->server.tls_private_key);
+    if (!tls) {
+      std::fprintf(stderr, "%s\n", tls.error().message.c_str());
+      return kExitConfig;
+    }
+  }
   if (check_only) {
     std::printf("config ok\n");
     return 0;
@@ -139,9 +148,18 @@ int main(int argc, char** argv) {
   turnpike::EventPtr sighup(evsignal_new(base.get(), SIGHUP, on_hangup, &signal_context));
   for (auto* ev : {sigterm.get(), sigint.get(), sighup.get()}) event_add(ev, nullptr);
 
-  std::string address = bound->to_string();
-  turnpike::log_info("listening").kv("address", address).kv("version", turnpike::kVersion);
-  (*app)->notifier().ready("serving on " + address);
+  // One line per address, the first with the version; tests and the package test read the port of the first.
+  std::string addresses;
+  for (const turnpike::BoundAddress& listening : (*app)->listening()) {
+    std::string address = listening.address.to_string();
+    auto line = turnpike::log_info("listening");
+    line.kv("address", address);
+    if (listening.tls) line.kv("tls", true);
+    if (addresses.empty()) line.kv("version", turnpike::kVersion);
+    if (!addresses.empty()) addresses += ", ";
+    addresses += (listening.tls ? "https://" : "http://") + address;
+  }
+  (*app)->notifier().ready("serving on " + addresses);
   event_base_dispatch(base.get());
   app->reset();
   turnpike::log_info("stopped");

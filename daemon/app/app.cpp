@@ -9,6 +9,7 @@
 #include "db/group_commit.hpp"
 #include "http/http_session.hpp"
 #include "net/listener.hpp"
+#include "net/tls_context.hpp"
 #include "ops/service_notifier.hpp"
 #include "pairing/pairing_api.hpp"
 #include "pairing/pairing_store.hpp"
@@ -106,8 +107,25 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   app->sessions_ = std::make_unique<HttpSessionFactory>(
       HttpSessionPorts{cfg, *app->router_, app->rest_limiter_, *app->metrics_});
   app->listener_ = std::make_unique<Listener>(base, *app->sessions_, *app->metrics_);
+  if (!cfg.server.tls_listen.empty()) {
+    if (auto loaded = app->load_tls_certificate(cfg); !loaded) return loaded.error();
+  }
   app->apply_settings();
   return app;
+}
+
+Result<void> App::load_tls_certificate(const Config& config) {
+  auto loaded = TlsContext::load(config.server.tls_certificate, config.server.tls_private_key);
+  if (!loaded) return loaded.error();
+  const auto& certificate = (*loaded)->certificate();
+  log_info("tls_certificate_loaded")
+      .kv("file", config.server.tls_certificate)
+      .kv("subject", certificate.subject)
+      .kv("serial", certificate.serial)
+      .kv("not_after", certificate.not_after);
+  tls_context_ = std::move(*loaded);
+  listener_->set_tls_context(tls_context_);
+  return {};
 }
 
 void App::apply_settings() {
@@ -118,18 +136,24 @@ void App::apply_settings() {
                             config.signaling.pong_timeout_seconds});
   listener_->set_limits({static_cast<std::size_t>(config.limits.max_connections),
                          static_cast<std::size_t>(config.limits.max_connections_per_ip),
-                         static_cast<std::size_t>(config.limits.max_outbound_bytes)});
+                         static_cast<std::size_t>(config.limits.max_outbound_bytes),
+                         config.server.request_timeout_seconds});
 }
 
-Result<ListenAddress> App::start() {
-  auto bound = listener_->listen(config_->server.listen);
-  if (!bound) return bound.error();
+Result<void> App::start() {
+  for (bool tls : {false, true}) {
+    for (const auto& address : tls ? config_->server.tls_listen : config_->server.listen) {
+      auto listening = listener_->listen(address, tls);
+      if (!listening) return listening.error();
+      listening_.push_back({*listening, tls});
+    }
+  }
   if (!config_->admin.socket.empty()) {
     if (auto ok = listener_->listen_admin(config_->admin.socket); !ok) return ok.error();
   }
   schedule_sweep(config_->pairing.sweep_interval_seconds);
   turn_killer_->poke();
-  return bound;
+  return {};
 }
 
 void App::on_sweep(void* self) {
@@ -200,6 +224,15 @@ Result<std::vector<std::string>> App::reload() {
     log_error("config_reload_failed").kv("reason", fresh.error().message);
     notifier_->ready("serving");
     return fresh.error();
+  }
+  // A renewed certificate may sit at the same paths: with TLS listeners, it is read on every reload.
+  if (tls_context_) {
+    if (auto loaded = load_tls_certificate(*fresh); !loaded) {
+      log_error("tls_certificate_refused").kv("reason", loaded.error().message).kv("kept", "previous");
+      log_error("config_reload_failed").kv("reason", loaded.error().message);
+      notifier_->ready("serving");
+      return loaded.error();
+    }
   }
   for (auto name : restart_required) log_warn("config_restart_required").kv("key", name);
   std::vector<std::string> changed;

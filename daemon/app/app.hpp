@@ -26,9 +26,16 @@ class Router;
 class ServiceNotifier;
 class Signaling;
 class SqlitePairingRepository;
+class TlsContext;
 class TurnCredentialIssuer;
 class TurnSessionKiller;
 class TurnStore;
+
+// One socket the daemon listens on.
+struct BoundAddress {
+  ListenAddress address;
+  bool tls = false;
+};
 
 class App : public OpsHost {
  public:
@@ -36,14 +43,18 @@ class App : public OpsHost {
   static Result<std::unique_ptr<App>> create(event_base* base, std::string config_path, Config config);
   ~App() override;
 
-  // Listens on server.listen and starts the sweeper; returns the bound address.
-  Result<ListenAddress> start();
+  // Listens on server.listen and server.tls_listen and starts the sweeper.
+  Result<void> start();
+  // The bound addresses (real ports where the config said 0), plain ones first, in config order.
+  const std::vector<BoundAddress>& listening() const { return listening_; }
   // Stops accepting, closes WebSockets with 1001, and calls `done` when every connection is gone.
   void shutdown(std::function<void()> done);
   bool shutting_down() const { return shutting_down_; }
 
   // OpsHost: re-reads the config file and swaps it in only if all of it is valid, telling systemd
-  // RELOADING then READY either way. Returns the keys that changed.
+  // RELOADING then READY either way. With TLS listeners, the certificate and key are read again (a renewed
+  // certificate serves new connections; a bad one fails the reload and the old one stays). Returns the keys
+  // that changed.
   Result<std::vector<std::string>> reload() override;
   const std::string& config_path() const override { return config_path_; }
   double uptime_seconds() const override;
@@ -62,6 +73,8 @@ class App : public OpsHost {
   void finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, bool more);
   void schedule_sweep(double delay_seconds);
   void apply_settings();
+  // Reads server.tls_certificate and server.tls_private_key of `config` and hands them to the listener.
+  Result<void> load_tls_certificate(const Config& config);
 
   event_base* base_;
   std::string config_path_;
@@ -83,6 +96,8 @@ class App : public OpsHost {
   std::unique_ptr<Router> router_;
   std::unique_ptr<HttpSessionFactory> sessions_;
   std::unique_ptr<Listener> listener_;
+  std::shared_ptr<const TlsContext> tls_context_;  // the certificate new TLS connections get; null: no TLS
+  std::vector<BoundAddress> listening_;
   AddressRateLimiter rest_limiter_;
   Timer sweeper_;
   double sweep_due_ = 0;  // monotonic time the sweeper should fire, for the loop-lag histogram

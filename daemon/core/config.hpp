@@ -25,7 +25,10 @@ std::string_view to_string(TurnMode value);           // "long-term", "rest"
 std::string_view to_string(LogLevel value);           // "debug", "info", "warn", "error"
 
 struct ServerConfig {
-  ListenAddress listen{"127.0.0.1", 8080};
+  std::vector<ListenAddress> listen{{"127.0.0.1", 8080}};
+  std::vector<ListenAddress> tls_listen;
+  std::string tls_certificate;
+  std::string tls_private_key;
   std::vector<std::string> allowed_origins{"*"};
   double request_timeout_seconds = 10;
   double idle_timeout_seconds = 60;

@@ -18,6 +18,7 @@ struct ParsedFile {
   Config config;
   int pong_line = 0;
   int turn_line = 0;
+  int server_line = 0;
 };
 
 // A secret key's error must not echo its value, whatever the parser wrote.
@@ -67,6 +68,7 @@ Result<ParsedFile> parse_keys(std::string_view text, std::string_view origin) {
       parsed.pong_line = std::max(parsed.pong_line, line_number);
     }
     if (name.starts_with("turn.")) parsed.turn_line = std::max(parsed.turn_line, line_number);
+    if (name.starts_with("server.")) parsed.server_line = std::max(parsed.server_line, line_number);
   }
   return parsed;
 }
@@ -84,6 +86,16 @@ std::vector<std::string_view> keep_restart_only_keys(Config& fresh, const Config
 
 // Checks rules that span keys and fills the derived fields other than the CLI password.
 Result<void> finish(const ParsedFile& parsed, Config& c, std::string_view origin) {
+  if (c.server.listen.empty() && c.server.tls_listen.empty()) {
+    return located(origin, parsed.server_line, "server.listen or server.tls_listen must name an address");
+  }
+  if (!c.server.tls_listen.empty() &&
+      (c.server.tls_certificate.empty() || c.server.tls_private_key.empty())) {
+    return located(
+        origin, parsed.server_line,
+        "server.tls_listen is set, so server.tls_certificate and server.tls_private_key must be set "
+        "too");
+  }
   if (c.turn.enabled() && c.turn.realm.empty()) {
     return located(origin, parsed.turn_line, "turn.urls is set, so turn.realm must be set too");
   }

@@ -233,6 +233,10 @@ std::string show_cidr(const CidrRange& range) {
   return range.to_string();
 }
 
+std::string show_listen_address(const ListenAddress& address) {
+  return address.to_string();
+}
+
 Result<void> validate_path(std::string_view text) {
   if (text.empty()) return make_error("must not be empty");
   for (unsigned char c : text) {
@@ -290,9 +294,27 @@ std::vector<ConfigKey> build_table() {
   using C = Config;
   return {
       // [server]
-      address_key<&C::server, &ServerConfig::listen>(
+      list_key<&C::server, &ServerConfig::listen>(
           "server.listen", "127.0.0.1:8080", false,
-          "Address and port for HTTP and WebSocket (IPv6 as [::1]:8080; port 0 picks a free port)."),
+          "Comma-separated addresses and ports for HTTP and WebSocket (IPv6 as [::1]:8080, IPv6 only: list "
+          "0.0.0.0:8080, [::]:8080 for both; port 0 picks a free port); empty: none (then server.tls_listen "
+          "must be set).",
+          parse_listen_address, show_listen_address),
+      list_key<&C::server, &ServerConfig::tls_listen>(
+          "server.tls_listen", "", false,
+          "Comma-separated addresses and ports for HTTPS and WSS (TLS 1.2 and 1.3), same form as "
+          "server.listen; needs server.tls_certificate and server.tls_private_key.",
+          parse_listen_address, show_listen_address),
+      text_key<&C::server, &ServerConfig::tls_certificate>(
+          "server.tls_certificate", "", true,
+          "PEM file with the certificate and its intermediates (full chain) for server.tls_listen; a reload "
+          "reads it again.",
+          validate_optional_path),
+      text_key<&C::server, &ServerConfig::tls_private_key>(
+          "server.tls_private_key", "", true,
+          "PEM file with the unencrypted private key of server.tls_certificate (readable by the service "
+          "user).",
+          validate_optional_path),
       list_key<&C::server, &ServerConfig::allowed_origins>(
           "server.allowed_origins", "*", true,
           "Comma-separated origins allowed by CORS and the WebSocket Origin check; * allows any.",

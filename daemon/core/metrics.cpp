@@ -52,6 +52,10 @@ void Metrics::count_rate_limited(std::string_view kind) {
 void Metrics::count_ws_close(std::uint16_t code) {
   ++ws_closes_[code];
 }
+void Metrics::count_tls_handshake_failure() {
+  ++tls_handshake_failures_;
+}
+
 void Metrics::count_connection_rejected() {
   ++connections_rejected_;
 }
@@ -137,6 +141,9 @@ std::string Metrics::render(const Gauges& g) const {
   }
   header(out, "turnpike_connections_rejected_total", "counter", "Connections refused by connection limits.");
   out += "turnpike_connections_rejected_total " + std::to_string(connections_rejected_) + "\n";
+  header(out, "turnpike_tls_handshake_failures_total", "counter",
+         "TLS connections that ended before their handshake finished (bad or no ClientHello, timeout).");
+  out += "turnpike_tls_handshake_failures_total " + std::to_string(tls_handshake_failures_) + "\n";
   header(out, "turnpike_expired_total", "counter", "Rows removed by expiry, by kind.");
   for (std::string_view kind : {"pendings", "rooms", "turn_credentials"}) {
     auto it = expired_.find(kind);

@@ -29,6 +29,8 @@ class Metrics {
   void count_rate_limited(std::string_view kind);  // "rest", "ws", "failed_join"
   void count_ws_close(std::uint16_t code);
   void count_connection_rejected();
+  // A TLS connection that ended before its handshake finished.
+  void count_tls_handshake_failure();
   // Rows removed by expiry: kind is "pendings", "rooms" or "turn_credentials".
   void count_expired(std::string_view kind, std::int64_t rows);
   // How late a periodic timer fired: the event loop was busy for that long.
@@ -55,6 +57,7 @@ class Metrics {
   std::map<std::string, std::uint64_t, std::less<>> rate_limited_;
   std::map<std::uint16_t, std::uint64_t> ws_closes_;
   std::uint64_t connections_rejected_ = 0;
+  std::uint64_t tls_handshake_failures_ = 0;
   std::map<std::string, std::uint64_t, std::less<>> expired_;
   static constexpr std::array<double, 10> kLagBuckets = {0.001, 0.005, 0.01, 0.02, 0.05,
                                                          0.1,   0.25,  0.5,  1,    5};

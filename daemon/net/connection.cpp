@@ -1,7 +1,11 @@
 // One client TCP connection on a bufferevent.
 #include "net/connection.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 
 #include "core/callback_guard.hpp"
 #include "net/listener.hpp"
@@ -23,7 +27,8 @@ Connection::Connection(Listener& server, std::uint64_t id, BufferEventPtr bev, I
       peer_(peer),
       max_outbound_(max_outbound),
       admin_(admin),
-      linger_(bufferevent_get_base(bev_.get()), &Connection::on_linger, this) {
+      linger_(bufferevent_get_base(bev_.get()), &Connection::on_linger, this),
+      handshake_timer_(bufferevent_get_base(bev_.get()), &Connection::on_handshake_timeout, this) {
   bufferevent_setcb(bev_.get(), &Connection::on_read, &Connection::on_write, &Connection::on_event, this);
 }
 
@@ -36,6 +41,11 @@ event_base* Connection::base() const {
 void Connection::start(std::unique_ptr<ConnectionHandler> handler) {
   handler_ = std::move(handler);
   bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+}
+
+void Connection::expect_tls_handshake(double timeout_seconds) {
+  tls_handshaking_ = true;
+  handshake_timer_.start(timeout_seconds);
 }
 
 void Connection::replace_handler(std::unique_ptr<ConnectionHandler> next) {
@@ -77,14 +87,28 @@ void Connection::flush_progress() {
     close();
   } else if (!write_shut_) {
     write_shut_ = true;
+    send_tls_close_notify();
     shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
   }
+}
+
+void Connection::send_tls_close_notify() {
+  SSL* ssl = bufferevent_openssl_get_ssl(bev_.get());
+  if (ssl == nullptr || SSL_is_init_finished(ssl) != 1) return;
+  // The output is empty, so the alert goes straight to the socket; reading goes on until the client's EOF.
+  (void)SSL_shutdown(ssl);
+  ERR_clear_error();
 }
 
 void Connection::close() {
   if (closing_) return;
   closing_ = true;
   linger_.stop();
+  handshake_timer_.stop();
+  if (tls_handshaking_) {
+    tls_handshaking_ = false;
+    listener_.count_tls_handshake_failure(id_, handshake_failure_);
+  }
   bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
   bufferevent_setcb(bev_.get(), nullptr, nullptr, nullptr, nullptr);
   listener_.retire(id_);
@@ -134,6 +158,12 @@ void Connection::on_write(bufferevent*, void* self) {
 
 void Connection::on_event(bufferevent*, short what, void* self) {
   run_guarded("connection_event", self, [what](Connection& connection) {
+    if (what & BEV_EVENT_CONNECTED) {  // the TLS handshake has finished
+      connection.tls_handshaking_ = false;
+      connection.handshake_timer_.stop();
+      return;
+    }
+    if (connection.tls_handshaking_) connection.note_handshake_failure(what);
     if (what & BEV_EVENT_EOF) {
       // The client stopped sending; what we queued for it may still be written.
       connection.peer_finished_ = true;
@@ -145,6 +175,23 @@ void Connection::on_event(bufferevent*, short what, void* self) {
     } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
       connection.close();
     }
+  });
+}
+
+void Connection::note_handshake_failure(short what) {
+  handshake_failure_ = (what & BEV_EVENT_EOF) ? "client_closed" : "error";
+  unsigned long code = bufferevent_get_openssl_error(bev_.get());
+  if (code != 0) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    handshake_failure_ = text;
+  }
+}
+
+void Connection::on_handshake_timeout(void* self) {
+  run_guarded("connection_handshake_timeout", self, [](Connection& connection) {
+    connection.handshake_failure_ = "timeout";
+    connection.close();
   });
 }
 

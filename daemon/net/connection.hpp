@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/address.hpp"
@@ -34,6 +35,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void start(std::unique_ptr<ConnectionHandler> handler);
+  // A TLS connection: closed when its handshake has not finished within `timeout_seconds`.
+  void expect_tls_handshake(double timeout_seconds);
   // Takes effect when the current callback returns; any input left is then given to the new handler.
   void replace_handler(std::unique_ptr<ConnectionHandler> next);
 
@@ -65,6 +68,10 @@ class Connection {
   static void on_write(bufferevent* bev, void* self);
   static void on_event(bufferevent* bev, short what, void* self);
   static void on_linger(void* self);
+  static void on_handshake_timeout(void* self);
+  void note_handshake_failure(short what);
+  // Sends TLS close_notify before our FIN, so that the client sees a clean end of the stream.
+  void send_tls_close_notify();
   template <typename Body>
   static void run_guarded(std::string_view where, void* self, Body&& body);
   void dispatch_input();
@@ -80,6 +87,9 @@ class Connection {
   std::unique_ptr<ConnectionHandler> handler_;
   std::unique_ptr<ConnectionHandler> next_handler_;
   Timer linger_;
+  Timer handshake_timer_;
+  bool tls_handshaking_ = false;
+  std::string handshake_failure_ = "closed";
   bool in_callback_ = false;
   bool flushing_ = false;
   bool write_shut_ = false;     // we sent FIN

@@ -8,12 +8,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
+#include <event2/bufferevent_ssl.h>
+
 #include <cerrno>
 #include <cstring>
 
 #include "core/callback_guard.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "net/tls_context.hpp"
 
 namespace turnpike {
 
@@ -24,7 +29,7 @@ Listener::Listener(event_base* base, SessionFactory& sessions, Metrics& metrics)
       cleanup_event_(event_new(base, -1, 0, &Listener::on_cleanup, this)) {}
 
 Listener::~Listener() {
-  listener_.reset();
+  endpoints_.clear();
   admin_listener_.reset();
   if (!admin_path_.empty()) ::unlink(admin_path_.c_str());
   // Connections go before the rest of the app; their handlers must not call back into it any more.
@@ -33,20 +38,27 @@ Listener::~Listener() {
   retired_.clear();
 }
 
-Result<ListenAddress> Listener::listen(const ListenAddress& address) {
+Result<ListenAddress> Listener::listen(const ListenAddress& address, bool tls) {
+  if (tls && !tls_context_)
+    return make_error("cannot listen with TLS on " + address.to_string() + ": no certificate");
   auto socket_address = to_socket_address(address);
   if (!socket_address) return socket_address.error();
-  listener_.reset(evconnlistener_new_bind(
-      base_, &Listener::on_accept, this, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-      1024, socket_address->get(), static_cast<int>(socket_address->length)));
-  if (!listener_) {
-    return make_error("cannot listen on " + address.host + ":" + std::to_string(address.port) + ": " +
-                      std::strerror(errno));
+  auto endpoint = std::make_unique<Endpoint>(Endpoint{this, tls, nullptr});
+  // An IPv6 socket takes IPv6 only, so that [::]:8080 and 0.0.0.0:8080 can both be listened on.
+  unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+  if (socket_address->family() == AF_INET6) flags |= LEV_OPT_BIND_IPV6ONLY;
+  endpoint->handle.reset(evconnlistener_new_bind(base_, &Listener::on_accept, endpoint.get(), flags, 1024,
+                                                 socket_address->get(),
+                                                 static_cast<int>(socket_address->length)));
+  if (!endpoint->handle) {
+    return make_error("cannot listen on " + address.to_string() + ": " + std::strerror(errno));
   }
-  evconnlistener_set_error_cb(listener_.get(), &Listener::on_accept_error);
+  evconnlistener_set_error_cb(endpoint->handle.get(), &Listener::on_accept_error);
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof bound;
-  getsockname(evconnlistener_get_fd(listener_.get()), reinterpret_cast<sockaddr*>(&bound), &bound_length);
+  getsockname(evconnlistener_get_fd(endpoint->handle.get()), reinterpret_cast<sockaddr*>(&bound),
+              &bound_length);
+  endpoints_.push_back(std::move(endpoint));
   ListenAddress actual = address;
   actual.port = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
                                                  : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
@@ -75,12 +87,20 @@ Result<void> Listener::listen_admin(const std::string& path) {
   return {};
 }
 
-void Listener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
-  guarded("accept", [&] { static_cast<Listener*>(self)->accept_connection(fd, addr, /*admin=*/false); });
+void Listener::set_tls_context(std::shared_ptr<const TlsContext> context) {
+  tls_context_ = std::move(context);
+}
+
+void Listener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* endpoint) {
+  guarded("accept", [&] {
+    auto* accepted_on = static_cast<Endpoint*>(endpoint);
+    accepted_on->owner->accept_connection(fd, addr, /*admin=*/false, accepted_on->tls);
+  });
 }
 
 void Listener::on_admin_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) {
-  guarded("admin_accept", [&] { static_cast<Listener*>(self)->accept_connection(fd, addr, /*admin=*/true); });
+  guarded("admin_accept",
+          [&] { static_cast<Listener*>(self)->accept_connection(fd, addr, /*admin=*/true, /*tls=*/false); });
 }
 
 void Listener::on_accept_error(evconnlistener*, void*) {
@@ -88,15 +108,18 @@ void Listener::on_accept_error(evconnlistener*, void*) {
   log_warn("accept_failed").kv("reason", std::strerror(errno));
 }
 
-void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin) {
+void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin, bool tls) {
   IpAddress peer = IpAddress::from_sockaddr(addr);
   auto& from_peer = per_address_[peer];
   if (live_.size() >= limits_.max_connections || from_peer >= limits_.max_per_address || shutting_down_) {
     if (from_peer == 0) per_address_.erase(peer);
-    // Best effort: the socket is fresh, so a short write fits into its send buffer.
-    std::string refusal = sessions_.refusal();
-    ssize_t written = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)written;
+    // Best effort: the socket is fresh, so a short write fits into its send buffer. A TLS client would
+    // take plain bytes for a broken handshake, so it is just closed.
+    if (!tls) {
+      std::string refusal = sessions_.refusal();
+      ssize_t written = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)written;
+    }
     evutil_closesocket(fd);
     metrics_.count_connection_rejected();
     log_warn("connection_refused").kv("peer", peer.to_string()).kv("reason", "too_many_connections");
@@ -106,8 +129,9 @@ void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool 
   int one = 1;
   if (!admin) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   evutil_make_socket_nonblocking(fd);
-  BufferEventPtr bev(bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
+  BufferEventPtr bev = make_bufferevent(fd, tls);
   if (!bev) {
+    if (--from_peer == 0) per_address_.erase(peer);
     evutil_closesocket(fd);
     return;
   }
@@ -116,8 +140,30 @@ void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool 
       std::make_unique<Connection>(*this, id, std::move(bev), peer, limits_.max_outbound_bytes, admin);
   auto* raw = connection.get();
   live_.emplace(id, std::move(connection));
-  log_debug("connection_opened").kv("conn", id).kv("peer", peer.to_string());
+  log_debug("connection_opened").kv("conn", id).kv("peer", peer.to_string()).kv("tls", tls);
+  if (tls) raw->expect_tls_handshake(limits_.tls_handshake_timeout_seconds);
   raw->start(sessions_.open_session(*raw));
+}
+
+BufferEventPtr Listener::make_bufferevent(evutil_socket_t fd, bool tls) {
+  if (!tls) return BufferEventPtr(bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE));
+  // The SSL takes a reference to the context current now; a later certificate renewal does not touch it.
+  SSL* ssl = SSL_new(tls_context_->get());
+  if (ssl == nullptr) return nullptr;
+  BufferEventPtr bev(
+      bufferevent_openssl_socket_new(base_, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE));
+  if (!bev) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  // A client that closes TCP without close_notify ends the connection like a plain EOF, not an error.
+  bufferevent_openssl_set_allow_dirty_shutdown(bev.get(), 1);
+  return bev;
+}
+
+void Listener::count_tls_handshake_failure(std::uint64_t id, const std::string& reason) {
+  metrics_.count_tls_handshake_failure();
+  log_debug("tls_handshake_failed").kv("conn", id).kv("reason", reason);
 }
 
 void Listener::retire(std::uint64_t id) {
@@ -154,7 +200,7 @@ void Listener::cleanup() {
 void Listener::begin_shutdown(std::function<void()> on_drained) {
   shutting_down_ = true;
   on_drained_ = std::move(on_drained);
-  listener_.reset();
+  endpoints_.clear();
   admin_listener_.reset();
   std::vector<Connection*> open;
   for (auto& [id, connection] : live_) open.push_back(connection.get());

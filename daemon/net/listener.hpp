@@ -17,6 +17,7 @@
 namespace turnpike {
 
 class Metrics;
+class TlsContext;
 
 // The protocol side of a new connection, as the listener needs it.
 class SessionFactory {
@@ -32,6 +33,8 @@ struct ConnectionLimits {
   std::size_t max_connections = 10000;
   std::size_t max_per_address = 1000;
   std::size_t max_outbound_bytes = 1048576;
+  // A TLS connection whose handshake has not finished by then is closed.
+  double tls_handshake_timeout_seconds = 10;
 };
 
 class Listener {
@@ -41,8 +44,11 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // Binds and listens; returns the bound address (with the real port when the config asked for 0).
-  Result<ListenAddress> listen(const ListenAddress& address);
+  // Binds and listens; returns the bound address (with the real port when the config asked for 0). Several
+  // addresses may be listened on; `tls` ones speak TLS first, with the context set_tls_context() gave.
+  Result<ListenAddress> listen(const ListenAddress& address, bool tls = false);
+  // The context new TLS connections use from now on; open ones keep theirs.
+  void set_tls_context(std::shared_ptr<const TlsContext> context);
   // The admin API's unix socket (mode 0660); a stale socket file is replaced, any other file is an error.
   Result<void> listen_admin(const std::string& path);
   // Stops accepting, tells every connection, and calls `on_drained` once none is left.
@@ -51,6 +57,8 @@ class Listener {
 
   // Called by Connection::close(): the connection is destroyed soon, outside of its own callbacks.
   void retire(std::uint64_t id);
+  // A TLS connection ended before its handshake finished (error, timeout or the client gave up).
+  void count_tls_handshake_failure(std::uint64_t id, const std::string& reason);
 
   std::size_t connection_count() const { return live_.size(); }
   std::size_t websocket_count() const;
@@ -58,19 +66,28 @@ class Listener {
   void set_limits(const ConnectionLimits& limits);
 
  private:
-  static void on_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len, void* self);
+  // One listening socket; libevent calls back with it.
+  struct Endpoint {
+    Listener* owner;
+    bool tls;
+    ListenerPtr handle;
+  };
+  static void on_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len,
+                        void* endpoint);
   static void on_admin_accept(evconnlistener* listener, evutil_socket_t fd, sockaddr* addr, int len,
                               void* self);
   static void on_accept_error(evconnlistener* listener, void* self);
   static void on_cleanup(evutil_socket_t, short, void* self);
-  void accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin);
+  void accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin, bool tls);
+  BufferEventPtr make_bufferevent(evutil_socket_t fd, bool tls);
   void cleanup();
 
   event_base* base_;
   SessionFactory& sessions_;
   Metrics& metrics_;
   ConnectionLimits limits_;
-  ListenerPtr listener_;
+  std::vector<std::unique_ptr<Endpoint>> endpoints_;
+  std::shared_ptr<const TlsContext> tls_context_;
   ListenerPtr admin_listener_;
   std::string admin_path_;
   EventPtr cleanup_event_;

@@ -2,7 +2,8 @@
 //
 // Expects turnpiked (with [turn] configured) and coturn to be running already; run.sh sets that up in a
 // loopback-only network namespace. Environment:
-//   BASE_URL       turnpiked's address                       (default http://127.0.0.1:8080)
+//   BASE_URL       turnpiked's address                       (default http://127.0.0.1:8080); https://
+//                  runs the page over TLS (wss://), accepting the server's test certificate
 //   CHROMIUM       the browser binary                        (default /usr/bin/chromium)
 //   E2E_VIDEO      1: also send the fake camera across       (default 1)
 //   E2E_ARTIFACTS  directory for screenshots and page logs on failure (default: none)
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const OVER_TLS = BASE_URL.startsWith('https:');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const WITH_VIDEO = (process.env.E2E_VIDEO ?? '1') !== '0';
 const ARTIFACTS = process.env.E2E_ARTIFACTS || '';
@@ -77,12 +79,14 @@ function demoState(page) {
 }
 
 async function openDemoPage(label) {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ ignoreHTTPSErrors: OVER_TLS });
   const page = await context.newPage();
   page.label = label;
   page.consoleLines = [];
   page.pageErrors = [];
   page.foreignRequests = [];
+  page.socketUrls = [];
+  page.on('websocket', (socket) => page.socketUrls.push(socket.url()));
   page.on('console', (msg) => page.consoleLines.push(`${msg.type()}: ${msg.text()}`));
   page.on('pageerror', (err) => page.pageErrors.push(String(err)));
   page.on('request', (request) => {
@@ -94,6 +98,7 @@ async function openDemoPage(label) {
   const response = await page.goto(`${BASE_URL}/demo/`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
   assert.equal(response.status(), 200, `${label}: GET /demo/ answered ${response.status()}`);
   await waitIn(page, 'window.turnpikeDemo', () => !!window.turnpikeDemo && !!window.turnpikeDemo.deviceId);
+  assert.equal(await page.evaluate(() => location.protocol), OVER_TLS ? 'https:' : 'http:', `${label}: page scheme`);
   pages[label] = page;
   return page;
 }
@@ -264,6 +269,10 @@ async function run() {
   for (const page of [a, b]) {
     if (page.pageErrors.length) problems.push(`${page.label}: uncaught errors: ${page.pageErrors.join(' | ')}`);
     if (page.foreignRequests.length) problems.push(`${page.label}: requests off the server: ${page.foreignRequests}`);
+    const scheme = OVER_TLS ? 'wss:' : 'ws:';
+    if (!page.socketUrls.length || page.socketUrls.some((url) => new URL(url).protocol !== scheme)) {
+      problems.push(`${page.label}: expected ${scheme} WebSockets, saw ${page.socketUrls.join(', ') || 'none'}`);
+    }
   }
   assert.deepEqual(problems, [], problems.join('\n'));
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs demo_e2e.mjs against turnpiked + coturn in a loopback-only network namespace (two headless Chromium pages).
+# Runs demo_e2e.mjs against turnpiked + coturn in a loopback-only network namespace (two headless Chromium pages),
+# once over http:// and ws://, then over https:// and wss:// (turnpiked's own TLS listener, test certificate).
 #
 # Environment: TURNPIKED, TURNPIKECTL (default <repo>/build/daemon/...), CHROMIUM (default /usr/bin/chromium),
 # TURNSERVER (default turnserver), E2E_VIDEO=0 to skip the camera check, KEEP_WORKDIR=1 to keep the temp directory
@@ -14,6 +15,7 @@ export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export TURNSERVER=${TURNSERVER:-turnserver}
 
 HTTP_PORT=8080
+TLS_PORT=8443
 TURN_PORT=3478
 CLI_PORT=5766
 TEST_TIMEOUT_SECONDS=180
@@ -93,10 +95,25 @@ wait_for_port() {
   die "$name is not listening on port $port after 10 s"
 }
 
+# A throwaway CA and server certificate for the TLS run, made here (nothing is committed).
+mkdir "$work/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=turnpike e2e CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+  -keyout "$work/tls/ca.key" -out "$work/tls/ca.pem" 2>/dev/null || die "openssl could not make the test CA"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$work/tls/server.key" -out "$work/tls/server.csr" 2>/dev/null || die "openssl could not make a CSR"
+printf 'subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n' >"$work/tls/server.ext"
+openssl x509 -req -in "$work/tls/server.csr" -CA "$work/tls/ca.pem" -CAkey "$work/tls/ca.key" -CAcreateserial \
+  -days 1 -extfile "$work/tls/server.ext" -out "$work/tls/server.pem" 2>/dev/null ||
+  die "openssl could not sign the server certificate"
+
 cat >"$work/turnpike.conf" <<EOF
 # Test config for the browser end-to-end test (loopback only).
 [server]
 listen = 127.0.0.1:$HTTP_PORT
+tls_listen = 127.0.0.1:$TLS_PORT
+tls_certificate = $work/tls/server.pem
+tls_private_key = $work/tls/server.key
 
 [database]
 path = $work/turnpike.db
@@ -128,6 +145,7 @@ allow_root=()
 "$TURNPIKED" --config "$work/turnpike.conf" "${allow_root[@]}" >"$work/turnpiked.log" 2>&1 &
 pids+=($!)
 wait_for_port "$HTTP_PORT" "${pids[-1]}" turnpiked
+wait_for_port "$TLS_PORT" "${pids[-1]}" "turnpiked (TLS)"
 
 echo "== coturn ($("$TURNSERVER" --version 2>/dev/null | head -n1))"
 "$TURNPIKECTL" coturn-config --config "$work/turnpike.conf" >"$work/turnserver.conf" ||
@@ -138,11 +156,16 @@ pids+=($!)
 wait_for_port "$TURN_PORT" "${pids[-1]}" turnserver
 wait_for_port "$CLI_PORT" "${pids[-1]}" "turnserver CLI"
 
-echo "== browser test"
-set +e
-BASE_URL="http://127.0.0.1:$HTTP_PORT" E2E_ARTIFACTS="$work/artifacts" \
-  timeout --kill-after=5 "$TEST_TIMEOUT_SECONDS" node "$here/demo_e2e.mjs"
-status=$?
-set -e
-((status == 124)) && echo "run.sh: the test was killed after $TEST_TIMEOUT_SECONDS s" >&2
+# The same test over plain HTTP, then over TLS. Node's fetch (the test's /metrics reads) trusts the test CA; the
+# pages ignore certificate errors (E2E_TLS=1).
+for base_url in "http://127.0.0.1:$HTTP_PORT" "https://127.0.0.1:$TLS_PORT"; do
+  echo "== browser test on $base_url"
+  set +e
+  BASE_URL="$base_url" E2E_ARTIFACTS="$work/artifacts-${base_url%%:*}" NODE_EXTRA_CA_CERTS="$work/tls/ca.pem" \
+    timeout --kill-after=5 "$TEST_TIMEOUT_SECONDS" node "$here/demo_e2e.mjs"
+  status=$?
+  set -e
+  ((status == 124)) && echo "run.sh: the test was killed after $TEST_TIMEOUT_SECONDS s" >&2
+  ((status == 0)) || exit "$status"
+done
 exit "$status"

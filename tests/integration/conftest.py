@@ -52,9 +52,10 @@ class Daemon:
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            # One line per listening address; the first is server.listen's first address.
             ports = re.findall(r"event=listening .*address=[^ ]*:(\d+)", self.log()[log_start:])
             if ports:
-                self.port = int(ports[-1])
+                self.port = int(ports[0])
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"turnpiked exited with {self.proc.returncode}:\n{self.log()}")

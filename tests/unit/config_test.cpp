@@ -22,7 +22,8 @@ namespace {
 TEST(Config, EmptyFileGivesDefaults) {
   auto config = parse_config("", "t.conf");
   ASSERT_TRUE(config.ok()) << config.error().message;
-  EXPECT_EQ(config->server.listen, (ListenAddress{"127.0.0.1", 8080}));
+  EXPECT_EQ(config->server.listen, (std::vector<ListenAddress>{{"127.0.0.1", 8080}}));
+  EXPECT_TRUE(config->server.tls_listen.empty());
   EXPECT_EQ(config->limits.max_body_bytes, 16384);
   EXPECT_TRUE(config->signaling.require_known_room);
   EXPECT_TRUE(config->any_origin);
@@ -36,7 +37,7 @@ TEST(Config, ParsesSectionsCommentsAndValues) {
       "ping_interval_seconds = 0.2\npong_timeout_seconds = 0.5\nrequire_known_room = false\n",
       "t.conf");
   ASSERT_TRUE(config.ok()) << config.error().message;
-  EXPECT_EQ(config->server.listen, (ListenAddress{"::1", 9000}));
+  EXPECT_EQ(config->server.listen, (std::vector<ListenAddress>{{"::1", 9000}}));
   EXPECT_EQ(config->server.allowed_origins,
             (std::vector<std::string>{"https://a.example", "http://b.example:8080"}));
   EXPECT_FALSE(config->any_origin);
@@ -72,6 +73,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"[limits]\nmax_body_bytes = 100\nmax_body_bytes = 200\n", "bad.conf:3: duplicate key"},
         BadConfig{"[server]\nlisten = localhost:80\n", "bad.conf:2: server.listen: host must be an IP"},
         BadConfig{"[server]\nlisten = 127.0.0.1:99999\n", "bad.conf:2: server.listen: bad port"},
+        BadConfig{"[server]\nlisten = 127.0.0.1:80, localhost:81\n",
+                  "bad.conf:2: server.listen: host must be an IP"},
+        BadConfig{"[server]\nlisten =\n",
+                  "bad.conf:2: server.listen or server.tls_listen must name an address"},
+        BadConfig{"[server]\ntls_listen = 127.0.0.1:8443\ntls_certificate = /c.pem\n",
+                  "bad.conf:3: server.tls_listen is set, so server.tls_certificate and "
+                  "server.tls_private_key must be set too"},
+        BadConfig{"[server]\ntls_listen = 127.0.0.1:8443\ntls_private_key = /k.pem\n",
+                  "bad.conf:3: server.tls_listen is set, so server.tls_certificate"},
         BadConfig{"[signaling]\nrequire_known_room = yes\n", "bad.conf:2: signaling.require_known_room"},
         BadConfig{"[database]\nsynchronous = off\n", "bad.conf:2: database.synchronous: expected one of"},
         BadConfig{"[admin]\nallow_from = 10.0.0.0/33\n", "bad.conf:2: admin.allow_from"},
@@ -220,12 +230,29 @@ std::vector<KeyCase> key_cases() {
   using Urls = IceServerUrls;
   return {
       {"server.listen",
-       "[::1]:9000",
-       "[::1]:9000",
+       "0.0.0.0:8080,[::]:8080 ,",
+       "0.0.0.0:8080, [::]:8080",
        [](const Config& c) {
-         return c.server.listen == ListenAddress{"::1", 9000};
+         return c.server.listen == std::vector<ListenAddress>{{"0.0.0.0", 8080}, {"::", 8080}};
        },
-       {"localhost:80", "127.0.0.1:99999", "::1:80", "[::1]", "127.0.0.1", ""}},
+       {"localhost:80", "127.0.0.1:99999", "::1:80", "[::1]", "127.0.0.1", "127.0.0.1:80, x"}},
+      {"server.tls_listen",
+       "127.0.0.1:8443, [::1]:0",
+       "127.0.0.1:8443, [::1]:0",
+       [](const Config& c) {
+         return c.server.tls_listen == std::vector<ListenAddress>{{"127.0.0.1", 8443}, {"::1", 0}};
+       },
+       {"localhost:443", "127.0.0.1:70000", "127.0.0.1"}},
+      {"server.tls_certificate",
+       "/etc/turnpike/tls/fullchain.pem",
+       "/etc/turnpike/tls/fullchain.pem",
+       [](const Config& c) { return c.server.tls_certificate == "/etc/turnpike/tls/fullchain.pem"; },
+       {"/etc/\x7f", "/etc/\x01/cert"}},
+      {"server.tls_private_key",
+       "/etc/turnpike/tls/privkey.pem",
+       "/etc/turnpike/tls/privkey.pem",
+       [](const Config& c) { return c.server.tls_private_key == "/etc/turnpike/tls/privkey.pem"; },
+       {"/etc/\x01key"}},
       {"server.allowed_origins",
        "https://a.example,http://b.example:8080 ,",
        "https://a.example, http://b.example:8080",
@@ -549,6 +576,8 @@ TEST(ConfigKeys, WhatParsesIsWhatTheDaemonUses) {
                        " = " + c.good + "\n";
     // turn.urls switches TURN on, which needs a realm and a CLI password.
     if (c.key == "turn.urls") text += "realm = r.example\ncli_password = pw\n";
+    // TLS listeners need a certificate and key (their files are read at startup, not by the parser).
+    if (c.key == "server.tls_listen") text += "tls_certificate = c.pem\ntls_private_key = k.pem\n";
     auto file = parse_config(text, "t.conf");
     ASSERT_TRUE(file.ok()) << file.error().message << "\n" << text;
     EXPECT_TRUE(c.used(*file));
@@ -590,6 +619,7 @@ TEST(ConfigKeys, SecretKeysAreMarkedAndNeverPrinted) {
   EXPECT_EQ(printable_value(*password, *config), "(secret)");
   EXPECT_EQ(printable_value(*find_config_key("turn.realm"), *config), "");
   EXPECT_EQ(printable_value(*find_config_key("server.listen"), *config), "127.0.0.1:8080");
+  EXPECT_EQ(printable_value(*find_config_key("server.tls_listen"), *config), "");
   auto bad = parse_config("[turn]\ncli_password = \"hunter2 \x01x\"\n", "t.conf");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message.find("hunter2"), std::string::npos) << bad.error().message;
@@ -704,7 +734,7 @@ TEST_F(ConfigReload, RestartOnlyKeysKeepTheirRunningValuesAndReloadableOnesChang
       "[admin]\nallow_from = 10.0.0.0/8\n",
       &*running);
   ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
-  EXPECT_EQ(reloaded->server.listen, (ListenAddress{"127.0.0.1", 8080}));
+  EXPECT_EQ(reloaded->server.listen, (std::vector<ListenAddress>{{"127.0.0.1", 8080}}));
   EXPECT_EQ(reloaded->database.synchronous, SqliteSynchronous::full);
   EXPECT_EQ(reloaded->log.level, LogLevel::debug);
   ASSERT_EQ(reloaded->admin.allow_from.size(), 1u);
