@@ -159,7 +159,7 @@ check "deb postinst: does not start turnpike-coturn.service on install" \
 # Debian's coturn.service runs /etc/turnserver.conf, an open relay as shipped: stopped and disabled on first install.
 check "deb postinst: stops and disables Debian's coturn.service on first installation" \
   has "$postinst" '^ *\[ -n "\$2" \] \|\| disable_debian_coturn$' "deb-systemd-invoke stop coturn\\.service" \
-  "systemctl disable coturn\\.service"
+  "deb-systemd-helper disable coturn\\.service"
 check "deb postinst: restarts an enabled turnpike-coturn.service after an upgrade" \
   has "$postinst" "deb-systemd-invoke start turnpike-coturn.service"
 check "deb preinst: stops turnpike.service before an upgrade" \
