@@ -103,6 +103,9 @@ Result<void> finish(const ParsedFile& parsed, Config& c, std::string_view origin
     return located(origin, parsed.turn_line,
                    "turn.urls is set, so turn.cli_password or turn.cli_password_file must be set");
   }
+  if (c.turn.cert.empty() != c.turn.pkey.empty()) {
+    return located(origin, parsed.turn_line, "turn.cert and turn.pkey must be set together");
+  }
   if (c.turn.min_port > c.turn.max_port) {
     return located(origin, parsed.turn_line, "turn.min_port must not exceed turn.max_port");
   }

@@ -38,6 +38,8 @@ std::string render_coturn_config(const Config& config, std::string_view source_p
   line("cli-port", std::to_string(turn.cli_address.port));
   line("cli-password", config.turn_cli_password);
   if (!turn.cert.empty() && !turn.pkey.empty()) {
+    // TLS (turns:) and DTLS on tls-listening-port; coturn re-reads both files on SIGUSR2. No no-tlsv1*: with
+    // OpenSSL 3, coturn 4.6.1 already refuses TLS 1.0 and 1.1, and the option makes its uclient hang.
     line("cert", turn.cert);
     line("pkey", turn.pkey);
   } else {

@@ -601,11 +601,13 @@ class Uclient:
     setting up) through coturn to a turnutils_peer, which echoes them back.
 
     Flags: -u/-w credentials, -p TURN port, -e/-r peer address and port, -n message count, -c (no RTCP session),
-    -t (TCP to the TURN server; the relay is UDP either way)."""
+    -t (TCP to the TURN server; the relay is UDP either way); `extra` adds more, e.g. -S (TLS, or DTLS without -t)
+    and -E <CA file>."""
 
-    def __init__(self, workdir, port, username, password, peer_port, messages=20, tcp=False, name="uclient"):
+    def __init__(self, workdir, port, username, password, peer_port, messages=20, tcp=False, name="uclient",
+                 extra=()):
         self.cmd = [UCLIENT, "-c", "-u", username, "-w", password, "-p", str(port), "-e", LOOPBACK,
-                    "-r", str(peer_port), "-n", str(messages)] + (["-t"] if tcp else []) + [LOOPBACK]
+                    "-r", str(peer_port), "-n", str(messages)] + (["-t"] if tcp else []) + list(extra) + [LOOPBACK]
         self.messages = messages
         self.log_path = Path(workdir) / f"{name}.log"
         Path(self.log_path).write_text(" ".join(self.cmd) + "\n")

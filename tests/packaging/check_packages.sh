@@ -100,6 +100,7 @@ expect_file -rw-r--r-- root/root etc/turnpike/turnpike.conf
 expect_file -rw-r--r-- root/root "(usr/)?lib/systemd/system/turnpike\\.service"
 expect_file -rw-r--r-- root/root "(usr/)?lib/systemd/system/turnpike-coturn\\.service"
 expect_file -rw-r--r-- root/root usr/lib/sysusers.d/turnpike\\.conf
+expect_file -rwxr-xr-x root/root usr/lib/turnpike/certbot-deploy-hook
 expect_file -rw-r--r-- root/root usr/lib/tmpfiles.d/turnpike\\.conf
 expect_file -rw-r--r-- root/root usr/share/man/man8/turnpiked\\.8\\.gz
 expect_file -rw-r--r-- root/root usr/share/man/man8/turnpikectl\\.8\\.gz
@@ -155,6 +156,10 @@ check "deb postinst: does not enable turnpike-coturn.service on install" \
   has "$postinst" "if deb-systemd-helper debian-installed 'turnpike-coturn.service'; then"
 check "deb postinst: does not start turnpike-coturn.service on install" \
   lacks "$postinst" "deb-systemd-invoke (start|restart) 'turnpike-coturn.service'"
+# Debian's coturn.service runs /etc/turnserver.conf, an open relay as shipped: stopped and disabled on first install.
+check "deb postinst: stops and disables Debian's coturn.service on first installation" \
+  has "$postinst" '^ *\[ -n "\$2" \] \|\| disable_debian_coturn$' "deb-systemd-invoke stop coturn\\.service" \
+  "deb-systemd-helper disable coturn\\.service"
 check "deb postinst: restarts an enabled turnpike-coturn.service after an upgrade" \
   has "$postinst" "deb-systemd-invoke start turnpike-coturn.service"
 check "deb preinst: stops turnpike.service before an upgrade" \
@@ -183,7 +188,8 @@ for path in /usr/sbin/turnpiked /usr/bin/turnpikectl /etc/turnpike /etc/turnpike
   /etc/turnpike/coturn-cli-password /usr/lib/systemd/system/turnpike.service \
   /usr/lib/systemd/system/turnpike-coturn.service /usr/lib/sysusers.d/turnpike.conf \
   /usr/lib/tmpfiles.d/turnpike.conf /var/lib/turnpike /run/turnpike /usr/share/doc/turnpike/README.md \
-  /usr/share/doc/turnpike/PACKAGING.md; do
+  /usr/share/doc/turnpike/PACKAGING.md /usr/lib/turnpike/certbot-deploy-hook \
+  /usr/lib/systemd/system/turnpike-coturn.service.d/coturn-user.conf; do
   check "rpm -qlp: $path" grep -qx -- "$path" <<< "$qlist"
 done
 for page in man8/turnpiked.8 man8/turnpikectl.8 man5/turnpike.conf.5; do
@@ -205,6 +211,8 @@ expect_rpm_file -rw-r----- root turnpike /etc/turnpike/coturn-cli-password
 expect_rpm_file drwxrwx--- turnpike turnpike /var/lib/turnpike
 expect_rpm_file drwxr-x--- turnpike turnpike /run/turnpike
 expect_rpm_file -rw-r--r-- root root /usr/lib/systemd/system/turnpike.service
+expect_rpm_file -rw-r--r-- root root /usr/lib/systemd/system/turnpike-coturn.service.d/coturn-user.conf
+expect_rpm_file -rwxr-xr-x root root /usr/lib/turnpike/certbot-deploy-hook
 flags=$(rpm -qp --queryformat '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm" 2> /dev/null)
 check "rpm: turnpike.conf is %config(noreplace)" grep -qx "cn /etc/turnpike/turnpike.conf" <<< "$flags"
 check "rpm: coturn-cli-password is %ghost (generated, not shipped)" \

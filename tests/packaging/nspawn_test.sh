@@ -271,6 +271,14 @@ for f in /lib/systemd/system/turnpike.service /lib/systemd/system/turnpike-cotur
   ct test -e "$f" || fail "$f is not installed"
 done
 ok "units, sysusers.d and tmpfiles.d snippets, turnpiked and turnpikectl installed"
+# Debian's coturn.service (enabled and started by coturn's postinst, an open relay as configured) is stopped and
+# disabled by turnpike's first installation.
+[ "$(ct systemctl is-enabled coturn 2> /dev/null)" = disabled ] ||
+  fail "Debian's coturn.service is '$(ct systemctl is-enabled coturn 2>&1)' after installing turnpike, not disabled"
+[ "$(ct systemctl is-active coturn 2> /dev/null)" != active ] || fail "Debian's coturn.service still runs"
+grep -q "disabled Debian's coturn.service" "$run/install.log" || fail "the postinst did not say it disabled coturn.service"
+ok "Debian's coturn.service: stopped and disabled by the first installation ($(ct systemctl is-active coturn))"
+ct test -x /usr/lib/turnpike/certbot-deploy-hook || fail "/usr/lib/turnpike/certbot-deploy-hook is not installed"
 
 # --- turnpike.service --------------------------------------------------------------------------------------------
 
@@ -433,8 +441,43 @@ set_key() { # key, value: uncomments the packaged "# key = default" line
   ct sed -i "s|^# $1 = .*\$|$1 = $2|" "$conf"
   ct grep -qxF "$1 = $2" "$conf" || fail "could not set $1 in $conf (no '# $1 = ...' line?)"
 }
+# certbot's side, made on the host with openssl: a test CA and a lineage (live/ symlinks into archive/) in
+# $run/debs/tls, which the container sees read-only as /debs/tls. The packaged deploy hook, run as certbot runs
+# it, copies the certificate into /etc/turnpike/tls for coturn (group turnpike, inside its sandbox).
+tls=$run/debs/tls
+mkdir -p "$tls/live/turn.test" "$tls/archive/turn.test"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" \
+  -days 2 -subj "/CN=turnpike nspawn CA" -addext basicConstraints=critical,CA:TRUE \
+  -addext keyUsage=critical,keyCertSign > "$tls/openssl.log" 2>&1 || fail "openssl: $(cat "$tls/openssl.log")"
+issue_cert() { # common name, lineage version
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$tls/ext"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" \
+    -keyout "$tls/archive/turn.test/privkey$2.pem" -out "$tls/leaf.csr" > "$tls/openssl.log" 2>&1 &&
+    openssl x509 -req -in "$tls/leaf.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -set_serial "$2" -days 2 \
+      -extfile "$tls/ext" -out "$tls/leaf.pem" >> "$tls/openssl.log" 2>&1 || fail "openssl: $(cat "$tls/openssl.log")"
+  cat "$tls/leaf.pem" "$tls/ca.pem" > "$tls/archive/turn.test/fullchain$2.pem"
+  ln -sfn "../../archive/turn.test/fullchain$2.pem" "$tls/live/turn.test/fullchain.pem"
+  ln -sfn "../../archive/turn.test/privkey$2.pem" "$tls/live/turn.test/privkey.pem"
+}
+deploy_hook() { ct env RENEWED_LINEAGE=/debs/tls/live/turn.test /usr/lib/turnpike/certbot-deploy-hook 2>&1; }
+issue_cert turn-first 1
+reloads_before=$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=config_reloaded')
+out=$(deploy_hook) || fail "certbot-deploy-hook: $out"
+expect_perms /etc/turnpike/tls "750 root turnpike"
+expect_perms /etc/turnpike/tls/fullchain.pem "640 root turnpike"
+expect_perms /etc/turnpike/tls/privkey.pem "640 root turnpike"
+for _ in $(seq 1 50); do
+  [ "$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=config_reloaded')" -gt "$reloads_before" ] && break
+  sleep 0.2
+done
+[ "$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=config_reloaded')" -gt "$reloads_before" ] ||
+  fail "the deploy hook did not reload turnpike.service: $out"
+ok "certbot-deploy-hook: certificate copied to /etc/turnpike/tls (0640 root:turnpike), turnpike.service reloaded"
+
 set_key realm turnpike.test
-set_key urls "stun:127.0.0.1:3478, turn:127.0.0.1:3478?transport=udp, turn:127.0.0.1:3478?transport=tcp"
+set_key urls "stun:127.0.0.1:3478, turn:127.0.0.1:3478?transport=udp, turn:127.0.0.1:3478?transport=tcp, turns:127.0.0.1:5349?transport=tcp"
+set_key cert /etc/turnpike/tls/fullchain.pem
+set_key pkey /etc/turnpike/tls/privkey.pem
 set_key listening_ip 127.0.0.1
 set_key relay_ip 127.0.0.1
 set_key allow_loopback_peers true
@@ -495,6 +538,30 @@ out=$(T=40 net /usr/bin/turnutils_uclient -c -u "$turn_user" -w "$turn_pass" -p 
 received=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' <<< "$out" | tail -n1)
 [ "${received:-0}" -gt 0 ] || fail "turnutils_uclient relayed nothing: $(tail -n 15 <<< "$out")"
 ok "TURN relay: turnutils_uclient echoed $received messages through coturn to turnutils_peer"
+ct grep -qx 'cert=/etc/turnpike/tls/fullchain.pem' /run/turnpike-coturn/turnserver.conf ||
+  fail "turnserver.conf lacks cert=/etc/turnpike/tls/fullchain.pem"
+out=$(T=40 net /usr/bin/turnutils_uclient -c -S -t -E "$tls/ca.pem" -u "$turn_user" -w "$turn_pass" -p 5349 \
+  -e 127.0.0.1 -r 3490 -n 20 127.0.0.1 2>&1) || fail "turnutils_uclient -S: $(tail -n 15 <<< "$out")"
+received=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' <<< "$out" | tail -n1)
+[ "${received:-0}" -gt 0 ] || fail "turnutils_uclient -S relayed nothing: $(tail -n 15 <<< "$out")"
+ok "TURN over TLS: turnutils_uclient -S -t (CA-verified) echoed $received messages via 127.0.0.1:5349"
+served_cn() {
+  net openssl s_client -connect 127.0.0.1:5349 -CAfile "$tls/ca.pem" -verify_return_error < /dev/null 2> /dev/null |
+    sed -n 's/^subject=.*CN *= *//p'
+}
+[ "$(served_cn)" = turn-first ] || fail "coturn does not serve the certificate from the hook: '$(served_cn)'"
+coturn_pid=$(prop turnpike-coturn MainPID)
+issue_cert turn-renewed 2
+out=$(deploy_hook) || fail "certbot-deploy-hook (renewal): $out"
+for _ in $(seq 1 50); do
+  [ "$(served_cn)" = turn-renewed ] && break
+  sleep 0.2
+done
+[ "$(served_cn)" = turn-renewed ] || fail "coturn still serves '$(served_cn)' after the renewal: $out"
+[ "$(prop turnpike-coturn MainPID)" = "$coturn_pid" ] || fail "the renewal restarted coturn"
+ct journalctl -u turnpike-coturn -o cat --no-pager | grep -q 'Reloading TLS certificates' ||
+  fail "coturn did not log the certificate reload"
+ok "renewal through certbot-deploy-hook: coturn (same pid) re-read the certificate on SIGUSR2 and serves the new one"
 room_b=$(smoke pair 434343 device-b1 device-b2) || fail "pairing room B: $room_b"
 out=$(smoke turn "$room_b" device-b1 2>&1) || fail "TURN credentials for room B: $out"
 read -r user_b pass_b <<< "$out"

@@ -141,6 +141,29 @@ for unit in "${units[@]}"; do
   fi
 done
 
+if [ -z "$deb" ]; then
+  echo "== the RPM's drop-in for turnpike-coturn.service (User=coturn)"
+  dropin=$repo/packaging/rpm/turnpike-coturn-user.conf
+  mkdir -p "$unitdir/turnpike-coturn.service.d"
+  cp "$dropin" "$unitdir/turnpike-coturn.service.d/coturn-user.conf"
+  bad=$(awk '/^[[:space:]]*$/ {prev = ""; next}
+             /^[[:space:]]*[#;]/ {prev = "comment"; next}
+             /^\[.*\]$/ {prev = ""; next}
+             { if (prev != "comment") print FNR ": " $0; prev = "" }' "$dropin")
+  if [ -n "$bad" ]; then fail "uncommented lines in $dropin:"$'\n'"$bad"; else pass "drop-in: every directive is commented"; fi
+  if [ "$(grep -E '^[A-Za-z]' "$dropin")" = "User=coturn" ]; then pass "drop-in: sets only User=coturn"; else
+    fail "drop-in: expected only User=coturn, got: $(grep -E '^[A-Za-z]' "$dropin" | xargs)"
+  fi
+  out=$(cd / && systemd-analyze verify --man=no --root="$root" /usr/lib/systemd/system/turnpike-coturn.service 2>&1) &&
+    rc=0 || rc=$?
+  if [ "$rc" = 0 ] && [ -z "$out" ]; then pass "verify with the drop-in: clean"; else fail "verify with the drop-in (exit $rc):"$'\n'"$out"; fi
+  level=$(systemd-analyze security --offline=yes --root="$root" --no-pager \
+    /usr/lib/systemd/system/turnpike-coturn.service 2>&1 | exposure turnpike-coturn.service)
+  echo "turnpike-coturn.service with the RPM drop-in: exposure ${level:-none}"
+  [ -n "$level" ] && pass "drop-in: exposure $level (reported)" || fail "drop-in: no exposure level"
+  rm -r "$unitdir/turnpike-coturn.service.d"
+fi
+
 echo "== sysusers.d and tmpfiles.d, applied to the throwaway root"
 if out=$(systemd-sysusers --root="$root" 2>&1); then
   entry=$(grep '^turnpike:' "$root/etc/passwd" || true)

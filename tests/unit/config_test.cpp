@@ -154,6 +154,16 @@ TEST(Config, TurnWithoutRealmIsAnError) {
   EXPECT_EQ(config.error().message, "t.conf:3: turn.urls is set, so turn.realm must be set too");
 }
 
+TEST(Config, TurnCertAndKeyGoTogether) {
+  const std::string base = "[turn]\nrealm = t\ncli_password = pw\nurls = turn:t.example.org\n";
+  for (const char* only : {"cert = /etc/t/fullchain.pem\n", "pkey = /etc/t/privkey.pem\n"}) {
+    auto config = parse_config(base + only, "t.conf");
+    ASSERT_FALSE(config.ok()) << only;
+    EXPECT_EQ(config.error().message, "t.conf:5: turn.cert and turn.pkey must be set together") << only;
+  }
+  EXPECT_TRUE(parse_config(base + "cert = /etc/t/fullchain.pem\npkey = /etc/t/privkey.pem\n", "t.conf").ok());
+}
+
 TEST(Config, ChangedKeysListsDifferences) {
   auto a = parse_config("", "a");
   auto b = parse_config("[limits]\nmax_body_bytes = 100\n[log]\nlevel = debug\n", "b");
@@ -578,6 +588,9 @@ TEST(ConfigKeys, WhatParsesIsWhatTheDaemonUses) {
     if (c.key == "turn.urls") text += "realm = r.example\ncli_password = pw\n";
     // TLS listeners need a certificate and key (their files are read at startup, not by the parser).
     if (c.key == "server.tls_listen") text += "tls_certificate = c.pem\ntls_private_key = k.pem\n";
+    // The certificate and its key are set together.
+    if (c.key == "turn.cert") text += "pkey = /etc/ssl/t.key\n";
+    if (c.key == "turn.pkey") text += "cert = /etc/ssl/t.pem\n";
     auto file = parse_config(text, "t.conf");
     ASSERT_TRUE(file.ok()) << file.error().message << "\n" << text;
     EXPECT_TRUE(c.used(*file));
