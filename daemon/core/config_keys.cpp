@@ -466,11 +466,13 @@ std::vector<ConfigKey> build_table() {
       text_key<&C::turn, &TurnConfig::external_ip>(
           "turn.external_ip", "", false, "Public address of a TURN server behind NAT (coturn external-ip).",
           validate_external_ip),
-      text_key<&C::turn, &TurnConfig::cert>("turn.cert", "", false,
-                                            "TLS certificate file for turns: (empty: no TLS/DTLS listeners).",
-                                            validate_optional_path),
-      text_key<&C::turn, &TurnConfig::pkey>("turn.pkey", "", false, "TLS private key file for turn.cert.",
-                                            validate_optional_path),
+      text_key<&C::turn, &TurnConfig::cert>(
+          "turn.cert", "", false,
+          "TLS certificate file for turns: (empty: server.tls_certificate; neither: no TLS/DTLS listeners).",
+          validate_optional_path),
+      text_key<&C::turn, &TurnConfig::pkey>(
+          "turn.pkey", "", false, "TLS private key file for turn.cert (empty: server.tls_private_key).",
+          validate_optional_path),
       list_key<&C::turn, &TurnConfig::denied_peer_ips>(
           "turn.denied_peer_ips",
           "0.0.0.0-0.255.255.255, 10.0.0.0-10.255.255.255, 100.64.0.0-100.127.255.255, "

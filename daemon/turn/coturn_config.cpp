@@ -37,11 +37,16 @@ std::string render_coturn_config(const Config& config, std::string_view source_p
   line("cli-ip", turn.cli_address.host);
   line("cli-port", std::to_string(turn.cli_address.port));
   line("cli-password", config.turn_cli_password);
-  if (!turn.cert.empty() && !turn.pkey.empty()) {
+  // Without a certificate of its own, coturn uses the daemon's (server.tls_certificate), so one certbot
+  // certificate serves https:, wss: and turns:.
+  const bool own = !turn.cert.empty();
+  const std::string& cert = own ? turn.cert : config.server.tls_certificate;
+  const std::string& pkey = own ? turn.pkey : config.server.tls_private_key;
+  if (!cert.empty() && !pkey.empty()) {
     // TLS (turns:) and DTLS on tls-listening-port; coturn re-reads both files on SIGUSR2. No no-tlsv1*: with
     // OpenSSL 3, coturn 4.6.1 already refuses TLS 1.0 and 1.1, and the option makes its uclient hang.
-    line("cert", turn.cert);
-    line("pkey", turn.pkey);
+    line("cert", cert);
+    line("pkey", pkey);
   } else {
     line("no-tls");
     line("no-dtls");
