@@ -118,7 +118,8 @@ void App::apply_settings() {
                             config.signaling.pong_timeout_seconds});
   listener_->set_limits({static_cast<std::size_t>(config.limits.max_connections),
                          static_cast<std::size_t>(config.limits.max_connections_per_ip),
-                         static_cast<std::size_t>(config.limits.max_outbound_bytes)});
+                         static_cast<std::size_t>(config.limits.max_outbound_bytes),
+                         config.server.trusted_proxies});
 }
 
 Result<ListenAddress> App::start() {

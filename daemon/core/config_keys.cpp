@@ -306,6 +306,12 @@ std::vector<ConfigKey> build_table() {
       decimal_key<&C::server, &ServerConfig::shutdown_timeout_seconds>(
           "server.shutdown_timeout_seconds", "10", 0.1, 600, true,
           "On SIGTERM, seconds to wait for connections to finish before exiting."),
+      list_key<&C::server, &ServerConfig::trusted_proxies>(
+          "server.trusted_proxies", "", true,
+          "Addresses or CIDR ranges of reverse proxies whose Forwarded / X-Forwarded-For headers are "
+          "believed; "
+          "empty: none.",
+          CidrRange::parse, show_cidr),
       // [database]
       text_key<&C::database, &DatabaseConfig::path>(
           "database.path", "/var/lib/turnpike/turnpike.db", false,

@@ -2,8 +2,8 @@
 #include "http/forwarded.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace turnpike::http {
 namespace {
@@ -14,7 +14,9 @@ bool is_tchar(char c) {
   return extra.find(c) != std::string_view::npos;
 }
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
