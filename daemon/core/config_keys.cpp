@@ -383,7 +383,7 @@ std::vector<ConfigKey> build_table() {
           "Most open client connections; more get 503 too_many_connections."),
       integer_key<&C::limits, &LimitsConfig::max_connections_per_ip>(
           "limits.max_connections_per_ip", "1000", 1, 10000000, true,
-          "Most open connections from one client address."),
+          "Most open connections from one TCP peer address; server.trusted_proxies are not held to it."),
       integer_key<&C::limits, &LimitsConfig::max_pending_codes>(
           "limits.max_pending_codes", "100000", 1, 100000000, true,
           "Most live join codes; more get 503 too_many_pending_codes."),
