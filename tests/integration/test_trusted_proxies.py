@@ -5,7 +5,7 @@ import re
 
 import requests
 
-from httputil import Api, RawConn, assert_error, next_joinid, request_bytes, session_from
+from httputil import Api, RawConn, assert_error, next_joinid, request_bytes, session_from, wait_for_log
 from wsutil import RawWs
 
 PROXY_SETTINGS = {"server.trusted_proxies": "127.0.0.1", "admin.allow_from": "127.0.0.1, 2001:db8::/32"}
@@ -122,3 +122,15 @@ def test_websocket_session_keeps_the_address_of_its_upgrade_request(start_daemon
         ws.send_json({"type": "join_room", "roomId": "proxy-room"})
         assert ws.read_json()["type"] == "room_joined"
     assert re.search(r"event=websocket_opened conn=\d+ peer=198\.51\.100\.42\b", d.log()), d.log()[-2000:]
+
+
+def test_trusted_proxies_follow_a_reload(start_daemon):
+    d = start_daemon({"admin.allow_from": "2001:db8::/32"})
+    named = {"X-Forwarded-For": "2001:db8::7"}
+    assert_error(get(d.url, "/metrics", named), 403, "forbidden")
+    d.reload({"server.trusted_proxies": "127.0.0.1"})
+    wait_for_log(d, r"event=config_reloaded .*server\.trusted_proxies")
+    assert get(d.url, "/metrics", named).status_code == 200
+    d.reload({"server.trusted_proxies": ""})
+    wait_for_log(d, r"event=config_reloaded .*server\.trusted_proxies(?s:.*)event=config_reloaded .*server\.trusted_proxies")
+    assert_error(get(d.url, "/metrics", named), 403, "forbidden")
