@@ -179,14 +179,15 @@ void Router::dispatch(const http::Request& request, const RequestContext& ctx, H
   answer(Response::error(404, "not_found"), "unmatched");
 }
 
-HttpUpgrade Router::upgrade(const http::Request& request) {
+HttpUpgrade Router::upgrade(const http::Request& request, const RequestContext& ctx) {
   auto path = http::normalize_path(request.path);
   if (path != "/" && path != "/ws") return {{}, nullptr, Response::error(404, "not_found")};
   auto answer = ws::answer_handshake(request, ports_.websocket.config);
   if (!answer.switching_protocols) return {{}, nullptr, std::move(answer.refusal)};
   return {std::move(*answer.switching_protocols),
-          [ports = ports_.websocket](Connection& connection) -> std::unique_ptr<ConnectionHandler> {
-            return std::make_unique<WsSession>(connection, ports);
+          [ports = ports_.websocket,
+           client = ctx.peer](Connection& connection) -> std::unique_ptr<ConnectionHandler> {
+            return std::make_unique<WsSession>(connection, ports, client);
           },
           {}};
 }

@@ -26,7 +26,7 @@ class Router : public HttpService {
   explicit Router(RouterPorts ports) : ports_(ports) {}
 
   void handle(const http::Request& request, const RequestContext& ctx, HttpReply reply) override;
-  HttpUpgrade upgrade(const http::Request& request) override;
+  HttpUpgrade upgrade(const http::Request& request, const RequestContext& ctx) override;
 
  private:
   // Finds the route and has it answer through `answer`, with the route's metrics name ("POST /api/rooms",

@@ -33,6 +33,8 @@ struct ServerConfig {
   double request_timeout_seconds = 10;
   double idle_timeout_seconds = 60;
   double shutdown_timeout_seconds = 10;
+  // Reverse proxies whose Forwarded / X-Forwarded-For headers name the real client (docs/SETUP.md).
+  std::vector<CidrRange> trusted_proxies;
 };
 
 struct DatabaseConfig {

@@ -328,6 +328,12 @@ std::vector<ConfigKey> build_table() {
       decimal_key<&C::server, &ServerConfig::shutdown_timeout_seconds>(
           "server.shutdown_timeout_seconds", "10", 0.1, 600, true,
           "On SIGTERM, seconds to wait for connections to finish before exiting."),
+      list_key<&C::server, &ServerConfig::trusted_proxies>(
+          "server.trusted_proxies", "", true,
+          "Addresses or CIDR ranges of reverse proxies whose Forwarded / X-Forwarded-For headers are "
+          "believed; "
+          "empty: none.",
+          CidrRange::parse, show_cidr),
       // [database]
       text_key<&C::database, &DatabaseConfig::path>(
           "database.path", "/var/lib/turnpike/turnpike.db", false,
@@ -399,7 +405,7 @@ std::vector<ConfigKey> build_table() {
           "Most open client connections; more get 503 too_many_connections."),
       integer_key<&C::limits, &LimitsConfig::max_connections_per_ip>(
           "limits.max_connections_per_ip", "1000", 1, 10000000, true,
-          "Most open connections from one client address."),
+          "Most open connections from one TCP peer address; server.trusted_proxies are not held to it."),
       integer_key<&C::limits, &LimitsConfig::max_pending_codes>(
           "limits.max_pending_codes", "100000", 1, 100000000, true,
           "Most live join codes; more get 503 too_many_pending_codes."),

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "http/cors.hpp"
+#include "http/forwarded.hpp"
 
 namespace turnpike {
 namespace {
@@ -14,6 +15,20 @@ namespace {
 http::ParserLimits limits_of(const Config& config) {
   return {static_cast<std::size_t>(config.limits.max_header_bytes),
           static_cast<std::size_t>(config.limits.max_body_bytes)};
+}
+
+// A trusted proxy that sends no usable client header is a setup mistake: said once per process and kind, not
+// per request (the requests are then treated as coming from the proxy itself).
+void warn_proxy_once(http::ClientSource source, const IpAddress& proxy) {
+  static bool missing_said = false;
+  static bool unusable_said = false;
+  if (source == http::ClientSource::proxy_without_header && !missing_said) {
+    missing_said = true;
+    log_warn("proxy_header_missing").kv("proxy", proxy.to_string());
+  } else if (source == http::ClientSource::proxy_header_unusable && !unusable_said) {
+    unusable_said = true;
+    log_warn("proxy_header_unusable").kv("proxy", proxy.to_string());
+  }
 }
 
 }  // namespace
@@ -94,7 +109,7 @@ void HttpSession::on_shutdown() {
 void HttpSession::handle(http::Request request) {
   double started = monotonic_seconds();
   const Config& config = ports_.config;
-  RequestContext ctx{config, connection_.peer(), wall_clock_ms(), started, connection_.admin()};
+  RequestContext ctx = context_of(request, started);
 
   RateSettings rest_rate{config.limits.rest_rate_per_second, config.limits.rest_rate_burst};
   if (!ctx.admin_socket && !ports_.rest_limiter.try_take(ctx.peer, rest_rate, started)) {
@@ -105,7 +120,7 @@ void HttpSession::handle(http::Request request) {
     idle_since_ = monotonic_seconds();
     return;
   }
-  if (request.header_has_token("Upgrade", "websocket")) return upgrade(request, started);
+  if (request.header_has_token("Upgrade", "websocket")) return upgrade(request, ctx, started);
 
   in_flight_ = std::move(request);
   in_flight_started_ = started;
@@ -131,8 +146,19 @@ void HttpSession::answer(http::Response response, std::string_view route) {
   }
 }
 
-void HttpSession::upgrade(const http::Request& request, double started) {
-  HttpUpgrade upgrade = ports_.service.upgrade(request);
+RequestContext HttpSession::context_of(const http::Request& request, double started) const {
+  RequestContext ctx{ports_.config, connection_.peer(), wall_clock_ms(), started, connection_.admin()};
+  if (ctx.admin_socket) return ctx;
+  auto origin =
+      http::resolve_client(connection_.peer(), ports_.config.server.trusted_proxies, request.headers);
+  warn_proxy_once(origin.source, connection_.peer());
+  ctx.peer = origin.address;
+  ctx.forwarded_proto = std::move(origin.forwarded_proto);
+  return ctx;
+}
+
+void HttpSession::upgrade(const http::Request& request, const RequestContext& ctx, double started) {
+  HttpUpgrade upgrade = ports_.service.upgrade(request, ctx);
   if (!upgrade.take_over) {
     respond(&request, std::move(upgrade.refusal), "websocket", started);
     return;

@@ -39,8 +39,8 @@ class HttpService {
   // Answers `request` by calling `reply` exactly once, during this call or in a later turn of the loop
   // (after a commit, or from an asynchronous store). The session takes no further request meanwhile.
   virtual void handle(const http::Request& request, const RequestContext& ctx, HttpReply reply) = 0;
-  // A request with "Upgrade: websocket".
-  virtual HttpUpgrade upgrade(const http::Request& request) = 0;
+  // A request with "Upgrade: websocket"; `ctx.peer` is the client for the whole WebSocket session.
+  virtual HttpUpgrade upgrade(const http::Request& request, const RequestContext& ctx) = 0;
 };
 
 struct HttpSessionPorts {
@@ -66,7 +66,9 @@ class HttpSession : public ConnectionHandler {
   void handle(http::Request request);
   // The service's answer to the request in flight.
   void answer(http::Response response, std::string_view route);
-  void upgrade(const http::Request& request, double started);
+  void upgrade(const http::Request& request, const RequestContext& ctx, double started);
+  // The request's context, with the client address resolved through server.trusted_proxies.
+  RequestContext context_of(const http::Request& request, double started) const;
   void respond(const http::Request* request, http::Response response, std::string_view route, double started);
 
   Connection& connection_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/address.hpp"
 #include "core/config.hpp"
@@ -10,10 +11,13 @@ namespace turnpike {
 
 struct RequestContext {
   const Config& config;
+  // The client: the TCP peer, or the address a trusted proxy named in Forwarded / X-Forwarded-For.
   IpAddress peer;
   std::int64_t now_ms;        // wall clock, for expiry
   double now;                 // monotonic seconds, for rate limits and latency
   bool admin_socket = false;  // arrived on the admin unix socket
+  // "http" or "https" from a trusted proxy's X-Forwarded-Proto; empty otherwise.
+  std::string forwarded_proto{};
 };
 
 }  // namespace turnpike

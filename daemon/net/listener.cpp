@@ -12,6 +12,7 @@
 
 #include <event2/bufferevent_ssl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -110,9 +111,14 @@ void Listener::on_accept_error(evconnlistener*, void*) {
 
 void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool admin, bool tls) {
   IpAddress peer = IpAddress::from_sockaddr(addr);
-  auto& from_peer = per_address_[peer];
+  bool counted = admin || std::none_of(limits_.trusted_proxies.begin(), limits_.trusted_proxies.end(),
+                                       [&](const CidrRange& range) { return range.contains(peer); });
+  std::size_t from_peer = 0;
+  if (counted) {
+    auto it = per_address_.find(peer);
+    if (it != per_address_.end()) from_peer = it->second;
+  }
   if (live_.size() >= limits_.max_connections || from_peer >= limits_.max_per_address || shutting_down_) {
-    if (from_peer == 0) per_address_.erase(peer);
     // Best effort: the socket is fresh, so a short write fits into its send buffer. A TLS client would
     // take plain bytes for a broken handshake, so it is just closed.
     if (!tls) {
@@ -125,17 +131,20 @@ void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool 
     log_warn("connection_refused").kv("peer", peer.to_string()).kv("reason", "too_many_connections");
     return;
   }
-  ++from_peer;
   int one = 1;
   if (!admin) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   evutil_make_socket_nonblocking(fd);
   BufferEventPtr bev = make_bufferevent(fd, tls);
   if (!bev) {
-    if (--from_peer == 0) per_address_.erase(peer);
     evutil_closesocket(fd);
     return;
   }
   std::uint64_t id = next_id_++;
+  if (counted) {
+    ++per_address_[peer];
+  } else {
+    uncounted_.insert(id);
+  }
   auto connection =
       std::make_unique<Connection>(*this, id, std::move(bev), peer, limits_.max_outbound_bytes, admin);
   auto* raw = connection.get();
@@ -169,8 +178,10 @@ void Listener::count_tls_handshake_failure(std::uint64_t id, const std::string& 
 void Listener::retire(std::uint64_t id) {
   auto it = live_.find(id);
   if (it == live_.end()) return;
-  auto& count = per_address_[it->second->peer()];
-  if (--count == 0) per_address_.erase(it->second->peer());
+  if (uncounted_.erase(id) == 0) {
+    auto& count = per_address_[it->second->peer()];
+    if (--count == 0) per_address_.erase(it->second->peer());
+  }
   retired_.push_back(std::move(it->second));
   live_.erase(it);
   event_active(cleanup_event_.get(), 0, 0);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/address.hpp"
@@ -35,6 +36,9 @@ struct ConnectionLimits {
   std::size_t max_outbound_bytes = 1048576;
   // A TLS connection whose handshake has not finished by then is closed.
   double tls_handshake_timeout_seconds = 10;
+  // Reverse proxies: each of their connections carries other clients, so they are not held to
+  // max_per_address (max_connections still applies).
+  std::vector<CidrRange> trusted_proxies;
 };
 
 class Listener {
@@ -94,6 +98,8 @@ class Listener {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> live_;
   std::vector<std::unique_ptr<Connection>> retired_;
   std::unordered_map<IpAddress, std::size_t, IpAddressHash> per_address_;
+  // Connections from a trusted proxy, which per_address_ does not count.
+  std::unordered_set<std::uint64_t> uncounted_;
   std::uint64_t next_id_ = 1;
   bool shutting_down_ = false;
   std::function<void()> on_drained_;

@@ -17,13 +17,14 @@ constexpr double kCloseLingerSeconds = 2;
 
 }  // namespace
 
-WsSession::WsSession(Connection& connection, WsSessionPorts ports)
+WsSession::WsSession(Connection& connection, WsSessionPorts ports, IpAddress client)
     : connection_(connection),
       ports_(ports),
+      client_(client),
       decoder_(static_cast<std::size_t>(ports.config.limits.max_message_bytes)),
       heartbeat_(connection.base(), &WsSession::on_heartbeat, this),
       next_ping_(monotonic_seconds() + ports.config.signaling.ping_interval_seconds) {
-  log_debug("websocket_opened").kv("conn", connection_.id());
+  log_debug("websocket_opened").kv("conn", connection_.id()).kv("peer", client_.to_string());
   ports_.signaling.connect(*this);
   connected_ = true;
   heartbeat();
@@ -105,7 +106,7 @@ bool WsSession::admit_message(double now) {
     strikes_ = 0;
   }
   if (++strikes_ > limits.ws_rate_strikes) {
-    log_warn("websocket_rate_closed").kv("conn", connection_.id());
+    log_warn("websocket_rate_closed").kv("conn", connection_.id()).kv("peer", client_.to_string());
     close_with(ws::close_code::policy_violation, "rate limit exceeded");
     return false;
   }

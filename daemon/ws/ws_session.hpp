@@ -21,7 +21,8 @@ struct WsSessionPorts {
 
 class WsSession : public ConnectionHandler, public Peer {
  public:
-  WsSession(Connection& connection, WsSessionPorts ports);
+  // `client` is the address resolved at the upgrade request (through a trusted proxy, the real client).
+  WsSession(Connection& connection, WsSessionPorts ports, IpAddress client);
 
   void on_input(evbuffer* input) override;
   void on_close() override;
@@ -29,7 +30,7 @@ class WsSession : public ConnectionHandler, public Peer {
   bool is_websocket() const override { return true; }
 
   PeerId id() const override { return connection_.id(); }
-  const IpAddress& address() const override { return connection_.peer(); }
+  const IpAddress& address() const override { return client_; }
   void send(std::string_view message) override;
   void close(std::uint16_t code, std::string_view reason) override;
 
@@ -47,6 +48,7 @@ class WsSession : public ConnectionHandler, public Peer {
 
   Connection& connection_;
   WsSessionPorts ports_;
+  IpAddress client_;
   ws::FrameDecoder decoder_;
   std::vector<ws::Event> events_;
   Timer heartbeat_;

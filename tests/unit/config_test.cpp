@@ -271,6 +271,17 @@ std::vector<KeyCase> key_cases() {
                 std::vector<std::string>{"https://a.example", "http://b.example:8080"};
        },
        {"example.com", "https://a.example/path", "*, ftp://x"}},
+      {"server.trusted_proxies",
+       "127.0.0.1,  ::1, 10.0.0.0/8",
+       "127.0.0.1, ::1, 10.0.0.0/8",
+       [](const Config& c) {
+         const auto& ranges = c.server.trusted_proxies;
+         return ranges.size() == 3 && ranges[0].contains(*IpAddress::parse("127.0.0.1")) &&
+                !ranges[0].contains(*IpAddress::parse("127.0.0.2")) &&
+                ranges[1].contains(*IpAddress::parse("::1")) &&
+                ranges[2].contains(*IpAddress::parse("10.2.3.4"));
+       },
+       {"10.0.0.0/33", "localhost", "127.0.0.1:80"}},
       {"server.request_timeout_seconds",
        "0.5",
        "0.5",
