@@ -476,8 +476,11 @@ ok "certbot-deploy-hook: certificate copied to /etc/turnpike/tls (0640 root:turn
 
 set_key realm turnpike.test
 set_key urls "stun:127.0.0.1:3478, turn:127.0.0.1:3478?transport=udp, turn:127.0.0.1:3478?transport=tcp, turns:127.0.0.1:5349?transport=tcp"
-set_key cert /etc/turnpike/tls/fullchain.pem
-set_key pkey /etc/turnpike/tls/privkey.pem
+# TLS in the daemon on 8443 with the certificate from the hook; coturn's turn.cert stays empty, so coturn uses
+# the same files (one certificate for https:, wss: and turns:).
+set_key tls_listen 127.0.0.1:8443
+set_key tls_certificate /etc/turnpike/tls/fullchain.pem
+set_key tls_private_key /etc/turnpike/tls/privkey.pem
 set_key listening_ip 127.0.0.1
 set_key relay_ip 127.0.0.1
 set_key allow_loopback_peers true
@@ -545,11 +548,15 @@ out=$(T=40 net /usr/bin/turnutils_uclient -c -S -t -E "$tls/ca.pem" -u "$turn_us
 received=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' <<< "$out" | tail -n1)
 [ "${received:-0}" -gt 0 ] || fail "turnutils_uclient -S relayed nothing: $(tail -n 15 <<< "$out")"
 ok "TURN over TLS: turnutils_uclient -S -t (CA-verified) echoed $received messages via 127.0.0.1:5349"
-served_cn() {
-  net openssl s_client -connect 127.0.0.1:5349 -CAfile "$tls/ca.pem" -verify_return_error < /dev/null 2> /dev/null |
-    sed -n 's/^subject=.*CN *= *//p'
+served_cn() { # port
+  net openssl s_client -connect "127.0.0.1:${1:-5349}" -CAfile "$tls/ca.pem" -verify_return_error < /dev/null \
+    2> /dev/null | sed -n 's/^subject=.*CN *= *//p'
 }
 [ "$(served_cn)" = turn-first ] || fail "coturn does not serve the certificate from the hook: '$(served_cn)'"
+out=$(net curl -sS --cacert "$tls/ca.pem" https://127.0.0.1:8443/health 2>&1) || fail "https://127.0.0.1:8443/health: $out"
+grep -q '"status":"ok"' <<< "$out" || fail "https://127.0.0.1:8443/health: $out"
+[ "$(served_cn 8443)" = turn-first ] || fail "turnpiked does not serve the certificate from the hook: '$(served_cn 8443)'"
+ok "turnpiked serves https://127.0.0.1:8443/health with the certificate from the hook (CA-verified)"
 coturn_pid=$(prop turnpike-coturn MainPID)
 issue_cert turn-renewed 2
 out=$(deploy_hook) || fail "certbot-deploy-hook (renewal): $out"
@@ -559,9 +566,14 @@ for _ in $(seq 1 50); do
 done
 [ "$(served_cn)" = turn-renewed ] || fail "coturn still serves '$(served_cn)' after the renewal: $out"
 [ "$(prop turnpike-coturn MainPID)" = "$coturn_pid" ] || fail "the renewal restarted coturn"
+for _ in $(seq 1 50); do
+  [ "$(served_cn 8443)" = turn-renewed ] && break
+  sleep 0.2
+done
+[ "$(served_cn 8443)" = turn-renewed ] || fail "turnpiked still serves '$(served_cn 8443)' after the renewal"
 ct journalctl -u turnpike-coturn -o cat --no-pager | grep -q 'Reloading TLS certificates' ||
   fail "coturn did not log the certificate reload"
-ok "renewal through certbot-deploy-hook: coturn (same pid) re-read the certificate on SIGUSR2 and serves the new one"
+ok "renewal through certbot-deploy-hook: turnpiked (reload) and coturn (same pid, SIGUSR2) serve the new certificate"
 room_b=$(smoke pair 434343 device-b1 device-b2) || fail "pairing room B: $room_b"
 out=$(smoke turn "$room_b" device-b1 2>&1) || fail "TURN credentials for room B: $out"
 read -r user_b pass_b <<< "$out"
