@@ -25,30 +25,20 @@ constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '
 constexpr unsigned char kSessionIdContext[] = {'t', 'u', 'r', 'n', 'p', 'i', 'k', 'e'};
 constexpr long kSessionCacheSize = 20000;
 
-struct FileDeleter {
-  void operator()(std::FILE* p) const { std::fclose(p); }
+// Owners for the C handles used while loading: unique_ptr with the handle's own free function.
+template <auto Free>
+struct FreeWith {
+  template <class T>
+  void operator()(T* p) const {
+    Free(p);
+  }
 };
-struct X509Deleter {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BioDeleter {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct BignumDeleter {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct OpensslStringDeleter {
-  void operator()(char* p) const { OPENSSL_free(p); }
-};
-using FilePtr = std::unique_ptr<std::FILE, FileDeleter>;
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-using BignumPtr = std::unique_ptr<BIGNUM, BignumDeleter>;
-using OpensslString = std::unique_ptr<char, OpensslStringDeleter>;
+using FilePtr = std::unique_ptr<std::FILE, FreeWith<std::fclose>>;
+using X509Ptr = std::unique_ptr<X509, FreeWith<X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, FreeWith<EVP_PKEY_free>>;
+using BioPtr = std::unique_ptr<BIO, FreeWith<BIO_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, FreeWith<BN_free>>;
+using OpensslString = std::unique_ptr<char, FreeWith<[](char* p) { OPENSSL_free(p); }>>;
 
 // The oldest error OpenSSL queued, as text; the queue is emptied.
 std::string openssl_reason() {

@@ -50,6 +50,13 @@ def count(db_path, table):
         db.close()
 
 
+def wait_until(done, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
 def test_mass_expiry_runs_in_batches_while_health_answers(start_daemon):
     d = start_daemon({"pairing.room_ttl_seconds": 3600})
     assert d.stop() == 0  # the schema exists now
@@ -99,10 +106,7 @@ def test_a_smaller_batch_makes_smaller_steps(start_daemon):
     assert d.stop() == 0
     add_expired_pendings(d.db_path, 1000)
     d.start()
-    deadline = time.monotonic() + 30
-    while count(d.db_path, "pendings") > 0:
-        assert time.monotonic() < deadline, "pendings not expired"
-        time.sleep(0.05)
+    wait_until(lambda: count(d.db_path, "pendings") == 0, 30, "pendings not expired")
     batches = [int(n) for n in re.findall(r"event=pendings_expired count=(\d+)", d.log())]
     assert sum(batches) == 1000 and max(batches) == 50 and len(batches) >= 20, batches
 
@@ -123,9 +127,7 @@ def test_a_restart_in_the_middle_of_a_backlog_keeps_what_was_done(start_daemon):
     removed = sum(int(n) for n in re.findall(r"event=pendings_expired count=(\d+)", d.log()))
     assert 0 < PENDINGS - left and PENDINGS - left >= removed - 100, (left, removed)  # all but the last step
     d.start()
-    while count(d.db_path, "pendings") > 0:
-        assert time.monotonic() < deadline + 30, "the second start did not finish the backlog"
-        time.sleep(0.05)
+    wait_until(lambda: count(d.db_path, "pendings") == 0, 30, "the second start did not finish the backlog")
 
 
 def test_steps_that_overrun_the_turn_budget_get_smaller(start_daemon):
@@ -135,10 +137,7 @@ def test_steps_that_overrun_the_turn_budget_get_smaller(start_daemon):
     assert d.stop() == 0
     add_expired_pendings(d.db_path, 5000)
     d.start()
-    deadline = time.monotonic() + 60
-    while count(d.db_path, "pendings") > 0:
-        assert time.monotonic() < deadline, "pendings not expired"
-        time.sleep(0.05)
+    wait_until(lambda: count(d.db_path, "pendings") == 0, 60, "pendings not expired")
     batches = [int(n) for n in re.findall(r"event=pendings_expired count=(\d+)", d.log())]
     assert sum(batches) == 5000, batches
     assert max(batches) <= 64 and min(batches) < 16, batches  # (the first step is at most 64 rows)

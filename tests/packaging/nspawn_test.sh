@@ -459,18 +459,22 @@ issue_cert() { # common name, lineage version
   ln -sfn "../../archive/turn.test/fullchain$2.pem" "$tls/live/turn.test/fullchain.pem"
   ln -sfn "../../archive/turn.test/privkey$2.pem" "$tls/live/turn.test/privkey.pem"
 }
+journal_count() { ct journalctl -u turnpike -o cat --no-pager | grep -c -- "$1"; } # pattern
+journal_grew() { # pattern, count before: waits up to 10 s for the count to pass it
+  for _ in $(seq 1 50); do
+    [ "$(journal_count "$1")" -gt "$2" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
 deploy_hook() { ct env RENEWED_LINEAGE=/debs/tls/live/turn.test /usr/lib/turnpike/certbot-deploy-hook 2>&1; }
 issue_cert turn-first 1
-reloads_before=$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=config_reloaded')
+reloads_before=$(journal_count 'event=config_reloaded')
 out=$(deploy_hook) || fail "certbot-deploy-hook: $out"
 expect_perms /etc/turnpike/tls "750 root turnpike"
 expect_perms /etc/turnpike/tls/fullchain.pem "640 root turnpike"
 expect_perms /etc/turnpike/tls/privkey.pem "640 root turnpike"
-for _ in $(seq 1 50); do
-  [ "$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=config_reloaded')" -gt "$reloads_before" ] && break
-  sleep 0.2
-done
-[ "$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=config_reloaded')" -gt "$reloads_before" ] ||
+journal_grew 'event=config_reloaded' "$reloads_before" ||
   fail "the deploy hook did not reload turnpike.service: $out"
 ok "certbot-deploy-hook: certificate copied to /etc/turnpike/tls (0640 root:turnpike), turnpike.service reloaded"
 
@@ -587,15 +591,11 @@ for _ in $(seq 1 75); do
   [ "$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' "$run/uclient-b.log" | tail -n1)" -gt 0 ] 2> /dev/null && break
   sleep 0.2
 done
-ended_before=$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=turn_sessions_ended sessions=[1-9]')
+ended_before=$(journal_count 'event=turn_sessions_ended sessions=[1-9]')
 ct turnpikectl room delete "$room_b" > /dev/null || fail "turnpikectl room delete"
 out=$(smoke allocate 3478 "$user_b" "$pass_b" 401 2>&1) || fail "room B's credentials still work after delete: $out"
 ok "revocation: after turnpikectl room delete, room B's credentials get 401 from coturn"
-for _ in $(seq 1 50); do
-  [ "$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=turn_sessions_ended sessions=[1-9]')" -gt "$ended_before" ] && break
-  sleep 0.2
-done
-[ "$(ct journalctl -u turnpike -o cat --no-pager | grep -c 'event=turn_sessions_ended sessions=[1-9]')" -gt "$ended_before" ] ||
+journal_grew 'event=turn_sessions_ended sessions=[1-9]' "$ended_before" ||
   fail "turnpiked did not end room B's live relay over coturn's CLI: $(ct journalctl -u turnpike -o cat --no-pager | grep turn_ | tail -n 5)"
 kill "$uclient_b" 2> /dev/null
 ok "revocation: turnpiked ended room B's live relay session over coturn's CLI (127.0.0.1:5766, generated password)"
