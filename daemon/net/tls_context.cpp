@@ -33,7 +33,7 @@ struct FreeWith {
     Free(p);
   }
 };
-using FilePtr = std::unique_ptr<std::FILE, FreeWith<std::fclose>>;
+using FilePtr = std::unique_ptr<std::FILE, FreeWith<[](std::FILE* f) { std::fclose(f); }>>;
 using X509Ptr = std::unique_ptr<X509, FreeWith<X509_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, FreeWith<EVP_PKEY_free>>;
 using BioPtr = std::unique_ptr<BIO, FreeWith<BIO_free>>;
