@@ -17,6 +17,7 @@ constexpr std::string_view kPasswordPrompt = "Enter password: \r\n";
 constexpr std::string_view kPrompt = "> ";
 constexpr std::string_view kPromptAfterLine = "\n> ";
 constexpr std::string_view kLineEnd = "\r\n";
+constexpr std::size_t kMinIdDigits = 18;  // coturn prints session ids zero-padded to 18 digits
 constexpr std::size_t kMaxIdDigits = 20;  // a 64-bit session id
 
 // Telnet bytes (RFC 854).
@@ -64,7 +65,7 @@ std::optional<SessionLine> parse_session_line(std::string_view line) {
   const std::string_view id = rest.substr(0, comma);
   rest = rest.substr(comma + 8);
   if (!ends_with(rest, ">:")) return std::nullopt;
-  if (!all_digits(id) || id.size() > kMaxIdDigits) return std::nullopt;
+  if (!all_digits(id) || id.size() < kMinIdDigits || id.size() > kMaxIdDigits) return std::nullopt;
   return SessionLine{std::string(id), std::string(rest.substr(0, rest.size() - 2))};
 }
 

@@ -2,8 +2,11 @@
 #include "app/router.hpp"
 
 #include <array>
+#include <optional>
 
+#include "core/metrics.hpp"
 #include "db/group_commit.hpp"
+#include "http/admin_host.hpp"
 #include "ops/ops_api.hpp"
 #include "ops/static_assets.hpp"
 #include "pairing/pairing_api.hpp"
@@ -110,12 +113,33 @@ std::string allowed_methods(std::string_view path) {
   return allow;
 }
 
+// /rooms, /metrics, /admin/*: the paths of admin routes, answered without CORS headers.
+bool is_admin_path(std::string_view path) {
+  for (const auto& route : kRoutes) {
+    if (route.path == path && route.access == Access::admin) return true;
+  }
+  return false;
+}
+
 bool is_admin(const RequestContext& ctx) {
   if (ctx.admin_socket) return true;
   for (const auto& range : ctx.config.admin.allow_from) {
     if (range.contains(ctx.peer)) return true;
   }
   return false;
+}
+
+// Why an admin request from an allowed address is still refused: a web page's request (it carries Origin)
+// or a Host that does not name this server (DNS rebinding). Requests on the admin socket carry no browser's
+// headers and are not checked.
+std::optional<Response> browser_refusal(const http::Request& request, const RequestContext& ctx) {
+  if (ctx.admin_socket) return std::nullopt;
+  if (request.header("Origin") != nullptr) return Response::error(403, "cross_origin_refused");
+  const std::string* host = request.header("Host");
+  if (host == nullptr || !http::admin_host_allowed(ctx.config, *host)) {
+    return Response::error(421, "host_not_allowed");
+  }
+  return std::nullopt;
 }
 
 // /api/rooms/<id> and /api/rooms/<id>/accept: the reference's retired routes.
@@ -146,6 +170,16 @@ void Router::handle(const http::Request& request, const RequestContext& ctx, Htt
 
 void Router::dispatch(const http::Request& request, const RequestContext& ctx, HttpReply answer) {
   const std::string& method = request.method;
+  std::string path = http::normalize_path(request.path);
+  if (is_admin_path(path)) {
+    // Admin answers carry no CORS headers, so a web page can neither read them nor get a preflight through.
+    answer = [answer = std::move(answer)](Response response, std::string route) {
+      answer(std::move(response.without_cors()), std::move(route));
+    };
+    if (method == "OPTIONS") {
+      return answer(Response::empty(204).with_header("Allow", allowed_methods(path)), "OPTIONS");
+    }
+  }
   if (method == "OPTIONS") {
     return answer(
         Response::empty(204)
@@ -153,7 +187,6 @@ void Router::dispatch(const http::Request& request, const RequestContext& ctx, H
             .with_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
         "OPTIONS");
   }
-  std::string path = http::normalize_path(request.path);
   if (is_legacy(path, method)) return answer(Response::error(410, "use_new_endpoints"), "legacy");
   if (method == "GET" || method == "HEAD") {
     if (auto demo = serve_demo(request.path, path)) return answer(std::move(*demo), "GET /demo");
@@ -167,6 +200,9 @@ void Router::dispatch(const http::Request& request, const RequestContext& ctx, H
     if (candidate.access == Access::admin && !is_admin(ctx)) {
       return answer(Response::error(403, "forbidden"), std::move(route));
     }
+    if (candidate.access == Access::admin) {
+      if (auto refusal = browser_refusal(request, ctx)) return answer(std::move(*refusal), std::move(route));
+    }
     return candidate.handler(Handlers{ports_.pairing, ports_.ops}, request, ctx,
                              [answer = std::move(answer), route = std::move(route)](Response response) {
                                answer(std::move(response), route);
@@ -174,7 +210,7 @@ void Router::dispatch(const http::Request& request, const RequestContext& ctx, H
   }
   if (known_path) {
     return answer(Response::error(405, "method_not_allowed").with_header("Allow", allowed_methods(path)),
-                  std::string(method == "HEAD" ? "GET" : method) + " " + path);
+                  std::string(method_label(method == "HEAD" ? "GET" : method)) + " " + path);
   }
   answer(Response::error(404, "not_found"), "unmatched");
 }

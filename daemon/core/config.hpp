@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "core/host_header.hpp"
 #include "core/ice_server_urls.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
@@ -80,6 +81,7 @@ struct LimitsConfig {
 struct AdminConfig {
   std::vector<CidrRange> allow_from{*CidrRange::parse("127.0.0.0/8"), *CidrRange::parse("::1")};
   std::string socket = "/run/turnpike/admin.sock";
+  std::vector<HostPort> allowed_hosts;  // Host names admitted on admin routes besides the listen addresses
 };
 
 struct TurnConfig {

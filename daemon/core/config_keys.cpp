@@ -225,6 +225,13 @@ Result<std::string> checked_peer_range(std::string_view text) {
   return std::string(text);
 }
 
+std::string show_host_port(const HostPort& entry) {
+  bool v6 = entry.host.find(':') != std::string::npos;
+  std::string out = v6 ? "[" + entry.host + "]" : entry.host;
+  if (entry.port) out += ":" + std::to_string(*entry.port);
+  return out;
+}
+
 std::string show_text(const std::string& text) {
   return text;
 }
@@ -433,6 +440,11 @@ std::vector<ConfigKey> build_table() {
           "admin.socket", "/run/turnpike/admin.sock", false,
           "Unix socket of the admin API used by turnpikectl (mode 0660); empty: none.",
           validate_optional_path),
+      list_key<&C::admin, &AdminConfig::allowed_hosts>(
+          "admin.allowed_hosts", "", true,
+          "Comma-separated Host names (name or name:port) admitted on admin routes besides the listen "
+          "addresses' IP literals and localhost; a name alone matches any port.",
+          parse_host_port, show_host_port),
       // [turn]
       choice_key<&C::turn, &TurnConfig::mode>(
           "turn.mode", "long-term", kTurnModeChoices, false,

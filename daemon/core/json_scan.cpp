@@ -1,6 +1,9 @@
 // A validating JSON scanner that builds no tree.
 #include "core/json_scan.hpp"
 
+#include <cmath>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 #include "core/utf8.hpp"
@@ -241,6 +244,9 @@ bool JsonScanner::number(JsonSpan& out) {
   std::string_view text = text_.substr(start, pos_ - start);
   std::string_view digits = text.starts_with('-') ? text.substr(1) : text;
   bool canonical = integer && text != "-0" && digits.size() <= kMaxCanonicalDigits;
+  // nlohmann reads anything that is not a 64-bit integer as a double and rejects it when that overflows
+  // (1E400, 400-digit integers). The daemon never changes the C locale, so strtod reads '.' as nlohmann does.
+  if (!canonical && !std::isfinite(std::strtod(std::string(text).c_str(), nullptr))) return false;
   out = {text, JsonKind::number, canonical, false};
   return true;
 }

@@ -26,7 +26,8 @@ struct JsonMember {
 
 // Scans `text` as one JSON value (RFC 8259; UTF-8 checked inside strings; at most `max_depth` nested arrays
 // and objects). Returns false for anything nlohmann::json would reject, and also for a leading byte-order
-// mark, which nlohmann skips: callers fall back to the full parser then. On success `top` describes the
+// mark, which nlohmann skips, and for a NUL byte, where nlohmann stops reading: callers fall back to the full
+// parser then. On success `top` describes the
 // value and, for an object, `members` lists its members in order, duplicates included (JSON parsers keep
 // the last). `members` is cleared first; pass the same vector again to reuse its memory.
 class JsonScanner {

@@ -33,6 +33,13 @@ std::uint64_t& counter(Map& map, std::string_view key) {
 
 }  // namespace
 
+std::string_view method_label(std::string_view method) {
+  for (std::string_view known : {"GET", "HEAD", "POST", "DELETE", "OPTIONS"}) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 void Metrics::count_request(std::string_view route, int status, double seconds) {
   ++requests_[{std::string(route), status}];
   auto& h = latency_[std::string(route)];
@@ -44,6 +51,8 @@ void Metrics::count_request(std::string_view route, int status, double seconds) 
 }
 
 void Metrics::count_relayed(std::string_view type) {
+  // The type comes from a client's message: only the three relayed types are kept, so none can add keys.
+  if (type != "webrtc_offer" && type != "webrtc_answer" && type != "ice_candidate") return;
   ++counter(relayed_, type);
 }
 void Metrics::count_rate_limited(std::string_view kind) {

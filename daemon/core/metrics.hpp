@@ -22,6 +22,10 @@ struct Gauges {
   double uptime_seconds = 0;
 };
 
+// A request method as a metrics label: GET, HEAD, POST, DELETE or OPTIONS, anything else "other", so a
+// client inventing methods cannot add series.
+std::string_view method_label(std::string_view method);
+
 class Metrics {
  public:
   void count_request(std::string_view route, int status, double seconds);

@@ -172,7 +172,7 @@ void HttpSession::upgrade(const http::Request& request, const RequestContext& ct
 
 void HttpSession::respond(const http::Request* request, http::Response response, std::string_view route,
                           double started) {
-  http::add_cors_headers(ports_.config, request, response);
+  if (response.cors) http::add_cors_headers(ports_.config, request, response);
   bool keep_alive = request != nullptr && request->keep_alive() && !response.close &&
                     !connection_.listener().shutting_down();
   bool head = request != nullptr && request->method == "HEAD";

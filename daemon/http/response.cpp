@@ -29,6 +29,11 @@ Response& Response::with_header(std::string name, std::string value) {
   return *this;
 }
 
+Response& Response::without_cors() {
+  cors = false;
+  return *this;
+}
+
 Response rate_limited(double retry_after_seconds) {
   auto seconds = static_cast<long long>(std::max(1.0, std::ceil(retry_after_seconds)));
   return Response::error(429, "rate_limited").with_header("Retry-After", std::to_string(seconds));
@@ -62,6 +67,8 @@ std::string_view reason_phrase(int status) {
       return "Gone";
     case 413:
       return "Content Too Large";
+    case 421:
+      return "Misdirected Request";
     case 426:
       return "Upgrade Required";
     case 429:

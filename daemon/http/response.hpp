@@ -15,6 +15,7 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  // close the connection after sending
+  bool cors = true;    // false: no CORS headers (admin routes are not for web pages)
 
   static Response json(int status, std::string body);
   // {"error":"<code>"} with Content-Type application/json.
@@ -22,6 +23,7 @@ struct Response {
   static Response empty(int status);
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   Response& with_header(std::string name, std::string value);
+  Response& without_cors();
 };
 
 // How a handler answers a request: exactly once, during the handler's call or in a later loop turn.

@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::size_t kPasswordBytes = 16;  // 32 hex characters
 constexpr std::size_t kSecretBytes = 32;
+constexpr std::size_t kUserIdBytes = 16;  // 32 hex characters, from the CSPRNG: an opaque TURN user id
 
 std::int64_t ttl_ms(const Config& config) {
   return static_cast<std::int64_t>(config.turn.ttl_seconds * 1000);
@@ -37,16 +38,18 @@ Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const s
     credential.created_ms = now_ms;
     credential.expires_ms = expiry_s * 1000;
     const std::string& realm = config.turn.realm;
-    std::string member = roomid + "." + std::to_string(slot);
+    // The room id is the room's bearer capability and must not travel in STUN or show in coturn's logs: the
+    // username is a random id that only turn_credentials maps back to (room, slot).
+    std::string userid = random_hex(kUserIdBytes);
     if (config.turn.mode == TurnMode::rest) {
       auto secret = store_.room_secret(roomid, realm, random_hex(kSecretBytes));
       if (!secret) return secret.error();
-      credential.username = std::to_string(expiry_s) + ":" + member;
+      credential.username = std::to_string(expiry_s) + ":" + userid;
       credential.credential = turn_auth::rest_password(*secret, credential.username);
       if (credential.credential.empty()) return make_error("HMAC-SHA1 failed");
       if (auto ok = store_.insert_rest(roomid, slot, realm, credential); !ok) return ok.error();
     } else {
-      credential.username = member + "." + std::to_string(expiry_s);
+      credential.username = userid;
       credential.credential = random_hex(kPasswordBytes);
       auto hmackey = turn_auth::lt_hmackey(credential.username, realm, credential.credential);
       if (hmackey.empty()) return make_error("MD5 failed");

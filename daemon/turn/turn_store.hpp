@@ -23,7 +23,7 @@ struct TurnCredential {
 };
 
 struct PendingKill {
-  std::string pattern;  // a room id (partial match) or a username (exact)
+  std::string pattern;  // a username (exact); only rows queued before migration 005 hold a room id (partial)
   bool exact = false;
   std::string reason;
   std::int64_t attempts = 0;

@@ -341,7 +341,7 @@ def test_get_ws_without_upgrade_is_426(daemon):
 
 
 @pytest.mark.parametrize("path", ["/", "/api/rooms", "/api/rooms/accept", "/api/rooms/check", "/api/user/purge",
-                                  "/api/rooms/abc", "/no/such/path", "/health", "/rooms", "/metrics", "/ws"])
+                                  "/api/rooms/abc", "/no/such/path", "/health", "/ws"])
 def test_options_on_any_path_is_204_with_cors(daemon, path):
     for headers in ({}, {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
                          "Access-Control-Request-Headers": "content-type"}):
@@ -352,6 +352,15 @@ def test_options_on_any_path_is_204_with_cors(daemon, path):
         assert r.headers.get("Access-Control-Allow-Headers") == REFERENCE_ALLOW_HEADERS
         assert r.headers.get("Access-Control-Allow-Methods") == REFERENCE_ALLOW_METHODS
         assert r.headers.get("Access-Control-Expose-Headers") == "Retry-After"
+
+
+@pytest.mark.parametrize("path", ["/rooms", "/metrics", "/admin/status", "/admin/reload"])
+def test_options_on_admin_paths_is_204_without_cors(daemon, path):
+    r = requests.options(daemon.url + path, headers={"Origin": "https://app.example",
+                                                     "Access-Control-Request-Method": "POST"}, timeout=5)
+    assert r.status_code == 204, (path, r.status_code, r.text)
+    assert not any(h.lower().startswith("access-control-") for h in r.headers), r.headers
+    assert r.headers.get("Allow", "").startswith(("GET", "POST")), r.headers
 
 
 def test_every_kind_of_response_carries_cors_headers(api, daemon):

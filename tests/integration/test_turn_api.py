@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -135,20 +136,34 @@ def issue(daemon, roomid, device, ttl_seconds=3600, **kw):
     return check_turn_answer(post_turn(daemon, {"roomid": roomid, "deviceId": device}), ttl_seconds, **kw)
 
 
-def check_username(mode, creds, roomid, slot):
-    """The username names the room, the slot (1 = client1, 2 = client2) and the expiry in unix seconds."""
+def shares_a_piece(username, secret, piece=6):
+    """True when `username` contains any `piece`-character run of `secret` (compared case-insensitively)."""
+    u, t = username.lower(), secret.lower()
+    return any(t[i:i + piece] in u for i in range(max(1, len(t) - piece + 1)))
+
+
+def check_username(daemon, mode, creds, roomid, slot, devices):
+    """The username is opaque: 32 random hex characters (REST mode: `<expiry>:<32 hex>`), holding no piece of the
+    room id (the room's bearer capability) nor of a device id. Only turnpike's own table maps it to the room and
+    the slot (1 = client1, 2 = client2)."""
     if mode == "long-term":
-        m = re.fullmatch(r"([0-9a-f]{48})\.([12])\.(\d+)", creds.username)
+        m = re.fullmatch(r"([0-9a-f]{32})", creds.username)
         assert m, creds.username
-        got_room, got_slot, expiry = m.groups()
+        (opaque,) = m.groups()
         assert HEX32_RE.match(creds.credential), creds.credential
     else:
-        m = re.fullmatch(r"(\d+):([0-9a-f]{48})\.([12])", creds.username)
+        m = re.fullmatch(r"(\d+):([0-9a-f]{32})", creds.username)
         assert m, creds.username
-        expiry, got_room, got_slot = m.groups()
+        expiry, opaque = m.groups()
         assert len(base64.b64decode(creds.credential, validate=True)) == 20, creds.credential
-    assert (got_room, int(got_slot)) == (roomid, slot), creds.username
-    assert abs(int(expiry) - creds.expires_epoch) < 1, (creds.username, creds.expires_at)
+        assert abs(int(expiry) - creds.expires_epoch) < 1, (creds.username, creds.expires_at)
+    for secret in (roomid, *devices):
+        assert not shares_a_piece(opaque, secret), (creds.username, secret)
+    # Random: both hex halves are used and no character dominates (a real random 32-hex id passes this with
+    # overwhelming probability; a counter, a timestamp or a hash-free encoding of the room does not).
+    assert max(opaque.count(c) for c in set(opaque)) <= 10, opaque
+    assert db_query(daemon, "SELECT roomid, slot FROM turn_credentials WHERE username = ?",
+                    (creds.username,)) == [(roomid, slot)], creds.username
 
 
 def db_query(daemon, sql, args=()):
@@ -228,8 +243,8 @@ def test_answer_shape_usernames_and_coturn_rows(start_daemon, mode):
     room = new_room(d, "dev-A", "dev-B")
     a = issue(d, room, "dev-A", ttl_seconds=600, fresh=True)
     b = issue(d, room, "dev-B", ttl_seconds=600, fresh=True)
-    check_username(mode, a, room, 1)
-    check_username(mode, b, room, 2)
+    check_username(d, mode, a, room, 1, ("dev-A", "dev-B"))
+    check_username(d, mode, b, room, 2, ("dev-A", "dev-B"))
     assert a.username != b.username and a.credential != b.credential
     # The credential's lifetime is turn.ttl_seconds.
     assert 598 <= a.expires_epoch - time.time() <= 601
@@ -242,6 +257,12 @@ def test_answer_shape_usernames_and_coturn_rows(start_daemon, mode):
         assert len(turn_secrets(d)) == 1
         assert secret_of(d, a) == secret_of(d, b)
         assert db_query(d, "SELECT count(*) FROM turnusers_lt") == [(0,)]
+    # Another room of the same devices gets other usernames.
+    other = new_room(d, "dev-A", "dev-B")
+    c = issue(d, other, "dev-A", ttl_seconds=600, fresh=True)
+    check_username(d, mode, c, other, 1, ("dev-A", "dev-B"))
+    assert c.username not in (a.username, b.username)
+    assert not shares_a_piece(c.username.split(":")[-1], a.username.split(":")[-1], piece=8)
 
 
 def test_credentials_are_stable_per_device(start_daemon, mode):
@@ -266,15 +287,16 @@ def test_same_device_on_both_sides_gets_slot_1(start_daemon, mode):
     d = start_daemon(turn_config(mode))
     room = new_room(d, "one-device", "one-device")
     creds = issue(d, room, "one-device")
-    check_username(mode, creds, room, 1)
+    check_username(d, mode, creds, room, 1, ("one-device",))
     check_coturn_row(mode, d, creds)
 
 
 def test_device_ids_with_spaces_and_non_ascii_letters(start_daemon):
     d = start_daemon(turn_config())
     room = new_room(d, "Jörg's phone 📱", "tablet ü")
-    check_username("long-term", issue(d, room, "Jörg's phone 📱"), room, 1)
-    check_username("long-term", issue(d, room, "tablet ü"), room, 2)
+    devices = ("Jörg's phone 📱", "tablet ü")
+    check_username(d, "long-term", issue(d, room, devices[0]), room, 1, devices)
+    check_username(d, "long-term", issue(d, room, devices[1]), room, 2, devices)
 
 
 def test_urls_are_listed_as_configured(start_daemon):
@@ -294,7 +316,7 @@ def test_stun_entry_is_omitted_without_stun_urls(start_daemon, mode):
     creds = issue(d, room, "dev-B", ttl_seconds=3600, fresh=True, stun_urls=[],
                   turn_urls=["turn:127.0.0.1:3478?transport=udp", "turns:127.0.0.1:5349?transport=tcp"])
     assert len(creds.ice_servers) == 1
-    check_username(mode, creds, room, 2)
+    check_username(d, mode, creds, room, 2, ("dev-A", "dev-B"))
     check_coturn_row(mode, d, creds)
 
 
@@ -316,7 +338,7 @@ def test_credential_is_renewed_when_less_than_a_third_is_left(start_daemon, mode
     new = issue(d, room, "dev-A", ttl_seconds=10, fresh=True)
     assert new.username != old.username and new.credential != old.credential
     assert new.expires_epoch > old.expires_epoch
-    check_username(mode, new, room, 1)
+    check_username(d, mode, new, room, 1, ("dev-A", "dev-B"))
     check_coturn_row(mode, d, new)
     # The new one is stable in turn.
     again = issue(d, room, "dev-A", ttl_seconds=10)
@@ -465,9 +487,9 @@ def assert_revoked(d, mode, gone, kept, creds, secrets):
         assert turn_secrets(d) == [secrets[kept]]
     again = issue(d, kept, "dev-C")
     assert (again.username, again.credential) == (creds["dev-C"].username, creds["dev-C"].credential)
-    # A room-wide kill is queued for the ended room, none for the other.
-    assert db_query(d, "SELECT exact FROM turn_pending_kills WHERE pattern = ?", (gone,)) == [(0,)]
-    assert db_query(d, "SELECT count(*) FROM turn_pending_kills WHERE pattern LIKE ?", (f"%{kept}%",)) == [(0,)]
+    # One exact kill per username of the ended room, none for the other room, none naming a room.
+    assert sorted(db_query(d, "SELECT pattern, exact FROM turn_pending_kills")) == \
+        sorted((creds[dev].username, 1) for dev in ("dev-A", "dev-B"))
 
 
 def assert_kill_pending_and_retried(d):
@@ -520,6 +542,72 @@ def test_kills_connect_to_an_ipv6_cli_address(start_daemon):
         conn, peer = cli.accept()
         conn.close()
         assert peer[0] == "::1"
+
+
+class HostileCli:
+    """A loopback TCP server posing as coturn's CLI that answers every connection with `script`: a list of byte
+    strings, each sent after reading one line from the client (the first one before reading anything)."""
+
+    def __init__(self, script):
+        self.script = script
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            with conn:
+                conn.settimeout(2)
+                try:
+                    for i, chunk in enumerate(self.script):
+                        if i > 0:
+                            conn.recv(4096)
+                        conn.sendall(chunk)
+                    conn.recv(4096)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("script, reason", [
+    ([b"garbage\r\n> "], "unexpected output: no password prompt"),
+    ([b"Enter password: \r\n", b"welcome, but not the prompt\r\n> "], "unexpected output after the password"),
+    ([b"Enter password: \r\n", b"Enter password: \r\n"], "wrong password"),
+])
+def test_a_hostile_cli_peer_fails_the_kill_with_its_reason(start_daemon, script, reason):
+    """Whatever a peer on turn.cli_address answers, the kill fails with the dialog's reason, read before the dialog
+    is freed (under ASan, reading it afterwards is a use after free that stops the daemon), and is retried; the
+    daemon keeps serving."""
+    cli = HostileCli(script)
+    try:
+        d = start_daemon(revocation_config("long-term", turn__cli_address=f"127.0.0.1:{cli.port}"))
+        gone, _, _, _ = two_rooms_with_credentials(d, "long-term")
+        r = requests.delete(d.url + "/api/rooms", json={"roomid": gone}, timeout=5)
+        assert r.status_code == 200
+        line = f'event=turn_kill_failed reason="{reason}"'
+        wait_for(lambda: d.log().count(line) >= 2, timeout=10, message=f"two kill attempts failing with {reason!r}")
+        failures = set(re.findall(r'event=turn_kill_failed reason="([^"]*)"', d.log()))
+        assert failures == {reason}, failures
+        assert cli.connections >= 2
+        assert d.proc.poll() is None, d.log()[-2000:]
+        assert health(d)["turnKillsPending"] >= 1
+    finally:
+        cli.close()
 
 
 def test_purge_revokes_only_that_rooms_credentials(start_daemon, mode):

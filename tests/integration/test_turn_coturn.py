@@ -62,15 +62,18 @@ def assert_allocates(result, what):
 
 
 def assert_username_shape(mode, creds, room, slot):
+    """Opaque usernames: 32 random hex characters (rest: `<expiry>:<32 hex>`), nothing of the room id or the
+    device ids in them (the room id is the room's bearer capability)."""
     exp = int(parse_iso_ms(creds.expires_at))
     if mode == "long-term":
-        roomid, got_slot, expiry = creds.username.split(".")
+        assert re.fullmatch(r"[0-9a-f]{32}", creds.username), creds.username
         assert len(creds.credential) == 32 and all(c in "0123456789abcdef" for c in creds.credential), creds.body
     else:
-        expiry, rest = creds.username.split(":")
-        roomid, got_slot = rest.split(".")
-    assert (roomid, got_slot) == (room.roomid, str(slot)), creds.username
-    assert abs(int(expiry) - exp) <= 1, (creds.username, creds.expires_at)
+        m = re.fullmatch(r"(\d+):[0-9a-f]{32}", creds.username)
+        assert m, creds.username
+        assert abs(int(m.group(1)) - exp) <= 1, (creds.username, creds.expires_at)
+    for secret in (room.roomid, room.client1, room.client2):
+        assert not any(secret[i:i + 6] in creds.username for i in range(len(secret) - 5)), (creds.username, secret)
 
 
 # --- credentials work ------------------------------------------------------------------------------------------
@@ -125,10 +128,9 @@ def test_wrong_credentials_are_refused(turn_stack, mode):
 
     for transport in ("udp", "tcp"):
         assert_refused(stack.allocate(wrong, transport), f"wrong password over {transport}")
-    # A username the daemon never issued (another expiry) with a real credential.
+    # A username the daemon never issued (another opaque id; rest: another expiry) with a real credential.
     if mode == "long-term":
-        roomid, slot, expiry = ca.username.split(".")
-        forged = f"{roomid}.{slot}.{int(expiry) + 1}"
+        forged = ca.username[:-1] + ("0" if ca.username[-1] != "0" else "1")
     else:
         expiry, userid = ca.username.split(":")
         forged = f"{int(expiry) + 1}:{userid}"
@@ -176,7 +178,7 @@ class LiveSessions:
         self.b.wait_receiving(timeout=timeout)
 
     def sessions(self, room):
-        return self.stack.coturn.sessions(room.roomid)
+        return self.stack.sessions(room)
 
 
 def assert_session_ended(uc, revoked_at):
@@ -272,8 +274,8 @@ def test_credential_expiry_ends_live_sessions(turn_stack, mode):
 
     ua.wait_receiving(timeout=max(1.0, expires_a - time.monotonic() - 1.0))
     ub.wait_receiving(timeout=15)
-    ids_a = {i for i, _ in stack.coturn.sessions(room_a.roomid)}
-    ids_b = {i for i, _ in stack.coturn.sessions(room_b.roomid)}
+    ids_a = {i for i, _ in stack.sessions(room_a)}
+    ids_b = {i for i, _ in stack.sessions(room_b)}
     assert ids_a and ids_b, (ids_a, ids_b)
     assert time.monotonic() < expires_a - 0.5, "room A's credential expired before its session was relaying"
 
@@ -283,7 +285,7 @@ def test_credential_expiry_ends_live_sessions(turn_stack, mode):
     # ...then ended by the sweeper's kill.
     assert_session_ended(ua, expires_a)
     assert_session_alive(ub, expires_a, time.monotonic())
-    assert not stack.coturn.sessions(room_a.roomid)
+    assert not stack.sessions(room_a)
     canceled = set(stack.coturn.forced_cancels())
     assert ids_a <= canceled and not ids_b & canceled, (ids_a, ids_b, canceled)
     assert_refused(stack.allocate(creds_a), "room A's expired credential")
@@ -382,3 +384,36 @@ def test_a_refused_cli_login_is_reported_and_retried(turn_stack):
     assert stack.kills_pending() > 0
     assert stack.daemon.proc.poll() is None
     assert requests.get(stack.daemon.url + "/health", timeout=5).status_code == 200
+
+
+def test_room_id_stays_out_of_logs_and_turn_usernames(turn_stack, mode):
+    # The room id is the room's bearer capability: after pairing, signaling with both devices, relaying through
+    # coturn and deleting the room (which ends the live session through coturn's CLI), neither turnpiked's
+    # info-level log nor coturn's log holds a piece of it, and coturn's CLI lists only the opaque username.
+    stack = turn_stack(mode, {"log.level": "info"})
+    room = stack.room("logs")
+    a, b = wsutil.connect(stack.daemon), wsutil.connect(stack.daemon)
+    try:
+        for client, device in ((a, room.client1), (b, room.client2)):
+            text = client.request({"type": "join_room", "roomId": room.roomid, "deviceId": device})
+            assert '"room_joined"' in text and '"iceServers"' in text, text
+        creds = stack.credentials(room)
+        assert_username_shape(mode, creds, room, 1)
+        uc = stack.uclient(creds, stack.peer(), messages=LIVE_MESSAGES, name="logs")
+        uc.wait_receiving(timeout=15)
+        # coturn's CLI lists the session under the opaque username only.
+        listed = stack.sessions(room)
+        assert listed and {user for _, user in listed} == {creds.username}, listed
+        r = stack.api.delete_room(room.roomid)
+        assert (r.status_code, r.json()) == (200, {"ok": True}), r.text
+        wait_for(lambda: not stack.sessions(room), timeout=KILL_DEADLINE, message="coturn to drop the session")
+        wait_for(lambda: stack.kills_pending() == 0, timeout=5, message="turnKillsPending back to 0")
+    finally:
+        a.close()
+        b.close()
+    daemon_log, coturn_log = stack.daemon.log(), stack.coturn.current_log()
+    assert "event=turn_sessions_ended" in daemon_log, daemon_log[-2000:]  # the flow really ran and was logged
+    pieces = {room.roomid[i:i + 12] for i in range(len(room.roomid) - 11)}
+    for name, log in (("turnpiked", daemon_log), ("coturn", coturn_log)):
+        leaked = sorted(p for p in pieces if p in log)
+        assert not leaked, f"{name}'s log holds pieces of the room id: {leaked[:3]}"

@@ -68,14 +68,14 @@ def test_bound_join_carries_that_devices_ice_servers(start_daemon, ws, mode):
     # The same credential POST /api/rooms/turn hands that device (stable), byte for byte.
     creds_a = issue(d, room, "dev-A", ttl_seconds=600)
     assert text == bound_joined(room, 1, True, creds_a)
-    check_username(mode, creds_a, room, 1)
+    check_username(d, mode, creds_a, room, 1, ("dev-A", "dev-B"))
     assert 595 <= parse_iso_ms(creds_a.expires_at) - time.time() <= 601
 
     b = ws(d)
     text_b = join_as(b, room, "dev-B")
     creds_b = issue(d, room, "dev-B", ttl_seconds=600)
     assert text_b == bound_joined(room, 2, False, creds_b)
-    check_username(mode, creds_b, room, 2)
+    check_username(d, mode, creds_b, room, 2, ("dev-A", "dev-B"))
     assert creds_b.username != creds_a.username
     # room_ready is the reference's, without TURN fields.
     assert b.recv_text() == room_ready(room, False)
@@ -268,7 +268,7 @@ def test_bound_socket_gets_fresh_credentials_before_expiry(start_daemon, ws, mod
     current = issue(d, room, "dev-A", ttl_seconds=10)
     assert push_text == dumps({"type": "ice_servers", "iceServers": current.ice_servers,
                                "expiresAt": current.expires_at})
-    check_username(mode, current, room, 1)
+    check_username(d, mode, current, room, 1, ("dev-A", "dev-B"))
     # The unbound member gets nothing, and nothing else arrives.
     b.expect_silence(0.3)
     a.expect_silence(0.01)

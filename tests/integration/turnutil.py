@@ -754,6 +754,7 @@ class TurnStack:
         self.processes = []
         self.closers = []
         self._rooms = 0
+        self.issued = {}  # roomid -> usernames handed out for it (usernames are opaque: only this maps them back)
 
     def render_coturn_config(self):
         out = subprocess.run([self.turnpikectl, "coturn-config", "--config", str(self.daemon.config_path)],
@@ -788,7 +789,13 @@ class TurnStack:
     def credentials(self, room, slot=1):
         r = self.credentials_response(room.roomid, room.client1 if slot == 1 else room.client2)
         assert r.status_code == 200, (r.status_code, r.text)
-        return Credentials(r.json())
+        creds = Credentials(r.json())
+        self.issued.setdefault(room.roomid, set()).add(creds.username)
+        return creds
+
+    def sessions(self, room):
+        """[(session id, username)] of coturn's live sessions under the usernames issued for `room`."""
+        return [s for username in sorted(self.issued.get(room.roomid, ())) for s in self.coturn.sessions(username)]
 
     def health(self):
         r = self.api.s.get(self.daemon.url + "/health", timeout=5)

@@ -7,9 +7,10 @@ fills coturn's table the way turnpiked would for that many rooms, starts the ins
 with a config like the one `turnpikectl coturn-config` renders (plus --log-file=stdout and --pidfile in the temp
 dir), and times authenticated Allocates of one room's credential:
 
-- long-term: two turnusers_lt rows per room (client1 and client2); username `<roomid>.<slot>.<expiry>`,
+- long-term: two turnusers_lt rows per room (client1 and client2); username: 32 random hex characters (opaque),
   hmackey = MD5(username:realm:password).
-- rest: one turn_secret row per room; username `<expiry>:<roomid>.1`, password base64(HMAC-SHA1(secret, username)).
+- rest: one turn_secret row per room; username `<expiry>:<32 random hex>`,
+  password base64(HMAC-SHA1(secret, username)).
   The measured room's secret sorts last, so coturn, which tries the realm's secrets in index order, tries every
   other room's secret first (the worst case for a legitimate login).
 
@@ -61,9 +62,8 @@ def build_database(path, mode, rooms):
     if mode == "long-term":
         def rows():
             for _ in range(rooms):
-                roomid = secrets.token_hex(24)
-                for slot in (1, 2):
-                    name = f"{roomid}.{slot}.{expiry}"
+                for _slot in (1, 2):
+                    name = secrets.token_hex(16)
                     password = secrets.token_hex(16)
                     yield name, turnutil.long_term_key(name, REALM, password).hex(), password
 
@@ -85,7 +85,7 @@ def build_database(path, mode, rooms):
                         ((REALM, other_secret()) for _ in range(rooms - 1)))
         secret = "f" + secrets.token_hex(32)[:63]
         con.execute("INSERT INTO turn_secret(realm, value) VALUES (?, ?)", (REALM, secret))
-        name = f"{expiry}:{secrets.token_hex(24)}.1"
+        name = f"{expiry}:{secrets.token_hex(16)}"
         measured = (name, turnutil.rest_credential(secret, name))
     con.execute("COMMIT")
     table = "turnusers_lt" if mode == "long-term" else "turn_secret"

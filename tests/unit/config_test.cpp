@@ -440,6 +440,15 @@ std::vector<KeyCase> key_cases() {
        },
        {"10.0.0.0/33", "::1/129", "localhost", "10.0.0.0/"}},
       {"admin.socket", "", "", [](const Config& c) { return c.admin.socket.empty(); }, {"/run/a\tb"}},
+      {"admin.allowed_hosts",
+       "Turnpike.Example,  ops.example:8443, [2001:db8::1]:80,",
+       "turnpike.example, ops.example:8443, [2001:db8::1]:80",
+       [](const Config& c) {
+         return c.admin.allowed_hosts == std::vector<HostPort>{{"turnpike.example", std::nullopt},
+                                                               {"ops.example", 8443},
+                                                               {"2001:db8::1", 80}};
+       },
+       {"https://turnpike.example", "a b", "host:0", "host:70000", "::1", "[::1", ":8080", "bad_name"}},
       {"turn.mode",
        "rest",
        "rest",

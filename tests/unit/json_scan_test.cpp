@@ -143,6 +143,20 @@ TEST(JsonScanner, RejectsWhatIsNotJson) {
   }
 }
 
+// Found by fuzzing: numbers that overflow a double were accepted, while nlohmann rejects them.
+TEST(JsonScanner, RejectsNumbersThatOverflowLikeNlohmann) {
+  for (const std::string& text :
+       std::vector<std::string>{"1E400", "-1e999", "[0.5e+309]", "{\"a\":" + std::string(400, '9') + "}"}) {
+    EXPECT_FALSE(nlohmann_accepts(text)) << text;
+    EXPECT_FALSE(scan(text).ok) << text;
+  }
+  // Underflow is not overflow: both read it as (about) zero.
+  for (std::string text : {"1e-400", "-2.5E-999", "18446744073709551616", "1.7976931348623157e308"}) {
+    EXPECT_TRUE(nlohmann_accepts(text)) << text;
+    EXPECT_TRUE(scan(text).ok) << text;
+  }
+}
+
 TEST(JsonScanner, LeavesNlohmannsExtensionsToNlohmann) {
   // nlohmann skips a leading BOM and stops at a NUL byte; the scanner refuses both, so callers fall back.
   for (std::string text : {std::string("\xEF\xBB\xBF{}"), std::string("1\0garbage", 9)}) {

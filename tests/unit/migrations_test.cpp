@@ -219,6 +219,46 @@ TEST(ApplyMigrations, RowCountsStartFromTheRowsAlreadyThere) {
             (std::vector<std::pair<std::string, std::int64_t>>{{"rooms", 3}, {"turn_pending_kills", 1}}));
 }
 
+TEST(ApplyMigrations, OpaqueUsernamesRevokeRoomNamedCredentialsAndKillPerUsername) {
+  TempDbPath file;
+  std::span<const Migration> all = embedded_migrations();
+  ASSERT_GE(all.size(), 5u);
+  SqliteDb db = open_raw(file.path());
+  ASSERT_TRUE(apply_migrations(db.get(), all.first(4)).ok());
+  const std::string room(48, 'a');
+  const std::string old_user = room + ".1.1800000000";
+  exec(db.get(), ("INSERT INTO rooms VALUES ('" + room + "', 'x', 'y', 1, 1)").c_str());
+  exec(db.get(), ("INSERT INTO turn_credentials VALUES ('" + old_user + "', '" + room +
+                  "', 1, 'r', 'long-term', 'c', 1, 1800000000000)")
+                     .c_str());
+  exec(db.get(),
+       ("INSERT INTO turnusers_lt VALUES ('r', '" + old_user + "', '" + std::string(32, '0') + "')").c_str());
+  exec(db.get(), ("INSERT INTO turn_room_secrets VALUES ('" + room + "', 'r', 's')").c_str());
+  exec(db.get(), "INSERT INTO turn_secret VALUES ('r', 's')");
+  ASSERT_TRUE(apply_migrations(db.get(), all).ok());
+  // The room-named credential is revoked everywhere and its live sessions are queued by exact username.
+  EXPECT_EQ(count_rows(db.get(), "turn_credentials"), 0);
+  EXPECT_EQ(count_rows(db.get(), "turnusers_lt"), 0);
+  EXPECT_EQ(count_rows(db.get(), "turn_room_secrets"), 0);
+  EXPECT_EQ(count_rows(db.get(), "turn_secret"), 0);
+  EXPECT_EQ(count_rows(db.get(), "rooms"), 1);
+  exec(db.get(), "DELETE FROM turn_pending_kills");
+  // Deleting a room now queues one exact kill per username of the room, not a pattern naming the room.
+  exec(db.get(), ("INSERT INTO turn_credentials VALUES ('u1', '" + room +
+                  "', 1, 'r', 'long-term', 'c', 1, 2), "
+                  "('u2', '" +
+                  room + "', 2, 'r', 'long-term', 'c', 1, 2)")
+                     .c_str());
+  exec(db.get(), ("DELETE FROM rooms WHERE roomid = '" + room + "'").c_str());
+  Result<Statement> stmt =
+      Statement::prepare(db.get(), "SELECT pattern, exact FROM turn_pending_kills ORDER BY 1");
+  ASSERT_TRUE(stmt.ok());
+  Statement::Run run = stmt->run();
+  std::vector<std::pair<std::string, std::int64_t>> kills;
+  while (*run.step()) kills.emplace_back(run.column_text(0), run.column_int64(1));
+  EXPECT_EQ(kills, (std::vector<std::pair<std::string, std::int64_t>>{{"u1", 1}, {"u2", 1}}));
+}
+
 TEST(ApplyMigrations, FailureLeavesTheDatabaseExactlyAsBefore) {
   TempDbPath file;
   const std::vector<Migration> migrations = {

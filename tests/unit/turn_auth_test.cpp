@@ -769,6 +769,25 @@ TEST(CoturnCliDialog, OneLoginServesSeveralListCommands) {
   EXPECT_EQ(dialog.killed_sessions(), std::vector<std::string>{"000000000000000001"});
 }
 
+// Found by fuzzing: a telnet sequence inside an id ("id=0...0\xff01") left 17 digits, and `cs` with them
+// would cancel a different session. coturn always prints at least 18 digits, so a shorter id is not a session
+// line.
+TEST(CoturnCliDialog, NeverCancelsAnIdShorterThanCoturnPrints) {
+  for (std::string_view listing : {std::string_view("\r\n    1) id=00000000000000001, user <u3>:\r\n\r\n"
+                                                    "  Total sessions: 1\r\n\r\n> "),
+                                   std::string_view("\r\n    1) id=0000000000000000\xff"
+                                                    "01, user <u3>:\r\n\r\n"
+                                                    "  Total sessions: 1\r\n\r\n> ")}) {
+    CoturnCliDialog dialog(std::string(kPassword), "ps u3");
+    (void)dialog.on_receive(kGreeting);
+    ASSERT_EQ(dialog.on_receive(kPrompt), "ps u3\r\n");
+    EXPECT_EQ(dialog.on_receive(listing), "");
+    EXPECT_EQ(dialog.state(), CoturnCliDialog::State::failed);
+    EXPECT_EQ(dialog.error(), "unexpected output: none of 1 sessions listed");
+    EXPECT_TRUE(dialog.killed_sessions().empty());
+  }
+}
+
 TEST(CoturnCliDialog, AFailureKeepsTheCountOfCommandsAlreadyDone) {
   CoturnCliDialog dialog(std::string(kPassword), std::vector<std::string>{"ps u1", "ps u3"});
   (void)dialog.on_receive(kGreeting);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/config.hpp"
 #include "db/database.hpp"
@@ -94,13 +95,21 @@ TEST_P(TurnCredentials, IceServersCarryTheConfiguredUrlsAndACredential) {
   std::string credential = servers[1]["credential"];
   EXPECT_EQ(last_expires_ms_ % 1000, 0);
   EXPECT_NEAR(static_cast<double>(last_expires_ms_ - kNow), 3600e3, 1000);
+  // Opaque: a random id that only turn_credentials maps back to (room, slot).
+  std::string userid = username.substr(username.find(':') + 1);
+  EXPECT_EQ(userid.size(), 32u) << username;
+  EXPECT_EQ(userid.find_first_not_of("0123456789abcdef"), std::string::npos) << username;
+  EXPECT_EQ(username.find(kRoom.substr(0, 6)), std::string::npos) << username;
+  EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE username = '" + username + "' AND roomid = '" +
+                  kRoom + "' AND slot = 1"),
+            1);
   if (GetParam() == "long-term") {
-    EXPECT_EQ(username, kRoom + ".1." + std::to_string(last_expires_ms_ / 1000));
+    EXPECT_EQ(username, userid);
     EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt WHERE realm = 'example.org' AND name = '" + username +
                     "' AND hmackey = '" + turn_auth::lt_hmackey(username, "example.org", credential) + "'"),
               1);
   } else {
-    EXPECT_EQ(username, std::to_string(last_expires_ms_ / 1000) + ":" + kRoom + ".1");
+    EXPECT_EQ(username, std::to_string(last_expires_ms_ / 1000) + ":" + userid);
     sqlite3_stmt* stmt = nullptr;
     sqlite3_prepare_v2(database_->handle(), "SELECT value FROM turn_secret WHERE realm = 'example.org'", -1,
                        &stmt, nullptr);
@@ -131,9 +140,9 @@ TEST_P(TurnCredentials, DevicesOfARoomGetDifferentCredentials) {
   EXPECT_NE(one[1]["credential"], two[1]["credential"]);
 }
 
-TEST_P(TurnCredentials, DeletingTheRoomRowRevokesItsCoturnRowsAndQueuesAKill) {
-  issue(kRoom, 1, kNow);
-  issue(kRoom, 2, kNow);
+TEST_P(TurnCredentials, DeletingTheRoomRowRevokesItsCoturnRowsAndQueuesAKillPerUsername) {
+  std::string one = issue(kRoom, 1, kNow)[1]["username"];
+  std::string two = issue(kRoom, 2, kNow)[1]["username"];
   issue(kOtherRoom, 1, kNow);
   std::int64_t before = coturn_rows();
   ASSERT_GT(before, 0);
@@ -144,12 +153,16 @@ TEST_P(TurnCredentials, DeletingTheRoomRowRevokesItsCoturnRowsAndQueuesAKill) {
   EXPECT_EQ(coturn_rows(), GetParam() == "long-term" ? 1 : 1);
   auto kills = turn_->pending_kills(100);
   ASSERT_TRUE(kills.ok());
-  ASSERT_EQ(kills->size(), 1u);
-  EXPECT_EQ((*kills)[0].pattern, kRoom);
-  EXPECT_FALSE((*kills)[0].exact);
-  ASSERT_TRUE(turn_->kill_failed(kRoom, "coturn down").ok());
-  EXPECT_EQ(turn_->pending_kills(100)->at(0).attempts, 1);
-  ASSERT_TRUE(turn_->kill_done(kRoom).ok());
+  ASSERT_EQ(kills->size(), 2u);
+  std::set<std::string> patterns{(*kills)[0].pattern, (*kills)[1].pattern};
+  EXPECT_EQ(patterns, (std::set<std::string>{one, two}));
+  EXPECT_TRUE((*kills)[0].exact);
+  EXPECT_TRUE((*kills)[1].exact);
+  ASSERT_TRUE(turn_->kill_failed(one, "coturn down").ok());
+  auto after = turn_->pending_kills(100);
+  for (const auto& kill : *after) EXPECT_EQ(kill.attempts, kill.pattern == one ? 1 : 0);
+  ASSERT_TRUE(turn_->kill_done(one).ok());
+  ASSERT_TRUE(turn_->kill_done(two).ok());
   EXPECT_EQ(*turn_->pending_kill_count(), 0);
 }
 
@@ -160,19 +173,19 @@ TEST_P(TurnCredentials, ARoomWithoutCredentialsQueuesNoKill) {
 
 TEST_P(TurnCredentials, KillQueueCountFollowsTheQueueRows) {
   auto real_count = [this] { return count("SELECT count(*) FROM turn_pending_kills"); };
-  issue(kRoom, 1, kNow);
+  std::string user = issue(kRoom, 1, kNow)[1]["username"];
   issue(kOtherRoom, 1, kNow);
   exec("DELETE FROM rooms WHERE roomid = '" + kRoom + "'");
   EXPECT_EQ(*turn_->pending_kill_count(), 1);
   // The same pattern queued again is ignored, and so is its count.
-  exec("INSERT OR IGNORE INTO turn_pending_kills (pattern, exact, reason, created_ms) VALUES ('" + kRoom +
-       "', 0, 'again', 1)");
+  exec("INSERT OR IGNORE INTO turn_pending_kills (pattern, exact, reason, created_ms) VALUES ('" + user +
+       "', 1, 'again', 1)");
   EXPECT_EQ(*turn_->pending_kill_count(), 1);
   exec("DELETE FROM rooms");
   EXPECT_EQ(*turn_->pending_kill_count(), 2);
   EXPECT_EQ(*turn_->pending_kill_count(), real_count());
-  ASSERT_TRUE(turn_->kill_done(kRoom).ok());
-  ASSERT_TRUE(turn_->kill_done(kRoom).ok());  // already gone: no change
+  ASSERT_TRUE(turn_->kill_done(user).ok());
+  ASSERT_TRUE(turn_->kill_done(user).ok());  // already gone: no change
   EXPECT_EQ(*turn_->pending_kill_count(), 1);
   EXPECT_EQ(*turn_->pending_kill_count(), real_count());
 }
