@@ -47,7 +47,7 @@ App::~App() {
   // Connections first: their handlers call into signaling while closing.
   listener_.reset();
   turn_killer_.reset();
-  if (commits_) commits_->commit_now();  // absent when create() failed before building it
+  if (commits_) commits_->flush();  // absent when create() failed before building it
 }
 
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
@@ -56,14 +56,24 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   const Config& cfg = app->config();
   const auto& db = cfg.database;
   app->notifier_ = std::make_unique<ServiceNotifier>(base);
-  auto database = Database::open(
-      {db.path, db.synchronous == SqliteSynchronous::full, static_cast<int>(db.busy_timeout_ms), true});
+  // With grouped commits the WAL is synced off the loop: a turn's commit only writes, and its waiters run
+  // once a thread has flushed it.
+  const bool full = db.synchronous == SqliteSynchronous::full;
+  const bool sync_off_loop = full && db.group_commit;
+  auto database = Database::open({db.path, full, static_cast<int>(db.busy_timeout_ms), true, sync_off_loop});
   if (!database) return make_error("database " + db.path + ": " + database.error().message);
   app->database_ = std::move(*database);
+  std::unique_ptr<WalSyncer> syncer;
+  if (sync_off_loop) {
+    auto started = WalSyncer::start(base, app->database_->wal_path());
+    if (!started) return make_error("database " + db.path + ": " + started.error().message);
+    syncer = std::move(*started);
+  }
   auto store = PairingStore::open(*app->database_);
   if (!store) return make_error("database " + db.path + ": " + store.error().message);
   app->store_ = std::move(*store);
-  app->commits_ = std::make_unique<GroupCommit>(base, app->database_->transactions(), db.group_commit);
+  app->commits_ =
+      std::make_unique<GroupCommit>(base, app->database_->transactions(), db.group_commit, std::move(syncer));
 
   auto turn_store = TurnStore::open(*app->database_);
   if (!turn_store) return make_error("database " + db.path + ": " + turn_store.error().message);

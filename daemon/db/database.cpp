@@ -75,6 +75,13 @@ Result<std::unique_ptr<Database>> Database::open(const DatabaseOptions& options)
   if (Result<void> migrated = apply_migrations(raw, embedded_migrations()); !migrated) {
     return make_error(options.path + ": " + migrated.error().message);
   }
+  if (options.synchronous_full && options.sync_off_connection) {
+    if (Result<void> sync =
+            set_and_verify_pragma(raw, "PRAGMA synchronous = NORMAL", "PRAGMA synchronous", "1");
+        !sync) {
+      return make_error(options.path + ": " + sync.error().message);
+    }
+  }
   Result<TransactionStatements> transactions = TransactionStatements::prepare(raw);
   if (!transactions) return transactions.error();
 
@@ -116,6 +123,10 @@ void Database::checkpoint_after_commit() {
     checkpointer_->request();  // another connection is checkpointing: the thread tries again
     pass_requested_ = true;
   }
+}
+
+std::string Database::wal_path() const {
+  return sqlite3_filename_wal(sqlite3_db_filename(db_.get(), "main"));
 }
 
 Database::~Database() {

@@ -20,6 +20,9 @@ struct DatabaseOptions {
   // Checkpoints run on a thread of their own (WalCheckpointer) instead of inside the commit that crosses
   // SQLite's auto-checkpoint size, which would hold the event loop for it.
   bool background_checkpoints = false;
+  // With synchronous_full: commits on this connection use synchronous = NORMAL and a WalSyncer, given
+  // wal_path(), makes them durable on its own thread (migrations at open are still synced here).
+  bool sync_off_connection = false;
 };
 
 // The stores prepare their statements on handle() and write through transactions(), which everything that
@@ -40,6 +43,8 @@ class Database {
   sqlite3* handle() noexcept { return db_.get(); }
   TransactionStatements& transactions() noexcept { return transactions_; }
   const std::string& path() const noexcept { return options_.path; }
+  // The WAL file SQLite writes beside the database (it exists while the connection is open).
+  std::string wal_path() const;
 
   // Takes and releases the write lock without waiting (BEGIN IMMEDIATE; ROLLBACK with busy_timeout 0 for this
   // call): fails while another connection writes, or when the file is read-only. It does not detect a full

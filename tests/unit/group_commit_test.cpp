@@ -1,10 +1,16 @@
 // Tests for grouped commits on a real SQLite file: one COMMIT per event-loop turn, savepoints that fail
-// alone, a commit that fails for the whole group, waiters, cancellation and follow-up groups.
+// alone, a commit that fails for the whole group, waiters, cancellation and follow-up groups; each with the
+// WAL synced by the commit and with the WAL synced off the loop by a WalSyncer.
 #include "db/group_commit.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "db/database.hpp"
@@ -29,29 +35,57 @@ std::int64_t count_rows(const std::string& path, const char* sql) {
   return row.ok() && *row ? run.column_int64(0) : -1;
 }
 
-class GroupCommitTest : public ::testing::Test {
+// The parameter: whether a WalSyncer makes commits durable (the daemon's set-up with group commit on).
+class GroupCommitTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    auto database = Database::open({db_.path(), true, 2000});
+    DatabaseOptions options{db_.path(), true, 2000};
+    options.sync_off_connection = synced();
+    auto database = Database::open(options);
     ASSERT_TRUE(database.ok()) << database.error().message;
     database_ = std::move(*database);
     auto opened = PairingStore::open(*database_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(*opened);
-    commits_ = std::make_unique<GroupCommit>(base_.get(), database_->transactions(), grouping());
+    std::unique_ptr<WalSyncer> syncer;
+    if (synced()) {
+      auto started = WalSyncer::start(base_.get(), database_->wal_path());
+      ASSERT_TRUE(started.ok()) << started.error().message;
+      syncer = std::move(*started);
+    }
+    commits_ =
+        std::make_unique<GroupCommit>(base_.get(), database_->transactions(), grouping(), std::move(syncer));
   }
   virtual bool grouping() const { return true; }
+  bool synced() const { return GetParam(); }
 
-  // Runs `work` as one callback of the loop, then the loop until nothing is left to do.
+  // Runs `work` as one callback of the loop, then the loop until every commit is durable and its waiters
+  // have run (bounded: 10 s).
   template <typename Work>
   void in_one_turn(Work work) {
     struct Call {
       Work* work;
-      static void run(evutil_socket_t, short, void* self) { (*static_cast<Call*>(self)->work)(); }
+      bool done = false;
+      static void run(evutil_socket_t, short, void* self) {
+        auto* call = static_cast<Call*>(self);
+        (*call->work)();
+        call->done = true;
+      }
     } call{&work};
     timeval now{0, 0};
     ASSERT_EQ(event_base_once(base_.get(), -1, EV_TIMEOUT, &Call::run, &call, &now), 0);
-    ASSERT_EQ(event_base_dispatch(base_.get()), 1);  // 1: no events left
+    run_loop_until([&] { return call.done && !commits_->pending(); });
+  }
+
+  template <typename Done>
+  void run_loop_until(Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      timeval tick{0, 10'000};
+      event_base_loopexit(base_.get(), &tick);
+      ASSERT_GE(event_base_loop(base_.get(), EVLOOP_ONCE), 0);
+    }
   }
 
   void create(const std::string& joinid) {
@@ -70,7 +104,7 @@ class GroupCommitTest : public ::testing::Test {
   std::unique_ptr<GroupCommit> commits_;
 };
 
-TEST_F(GroupCommitTest, WritesOfOneTurnShareOneCommitAndWaitersRunAfterIt) {
+TEST_P(GroupCommitTest, WritesOfOneTurnShareOneCommitAndWaitersRunAfterIt) {
   const auto commits_before = counts().commits;
   std::vector<std::string> seen;
   in_one_turn([&] {
@@ -91,7 +125,7 @@ TEST_F(GroupCommitTest, WritesOfOneTurnShareOneCommitAndWaitersRunAfterIt) {
   EXPECT_EQ(seen, (std::vector<std::string>{"100001@3", "100002@3", "100003@3"}));
 }
 
-TEST_F(GroupCommitTest, AFailedStepRollsBackAloneAndTheRestCommits) {
+TEST_P(GroupCommitTest, AFailedStepRollsBackAloneAndTheRestCommits) {
   in_one_turn([&] {
     create("200001");
     create("200002");
@@ -107,7 +141,7 @@ TEST_F(GroupCommitTest, AFailedStepRollsBackAloneAndTheRestCommits) {
       count_rows(db_.path(), "SELECT count(*) FROM pendings WHERE joinid = '200002' AND client2 IS NULL"), 1);
 }
 
-TEST_F(GroupCommitTest, AFailedCommitLosesTheWholeGroupAndTellsTheWaiters) {
+TEST_P(GroupCommitTest, AFailedCommitLosesTheWholeGroupAndTellsTheWaiters) {
   // A deferred foreign key is only checked at COMMIT, which then fails.
   ASSERT_EQ(
       sqlite3_exec(database_->handle(),
@@ -142,7 +176,7 @@ TEST_F(GroupCommitTest, AFailedCommitLosesTheWholeGroupAndTellsTheWaiters) {
   EXPECT_EQ(pendings_on_disk(), 1);
 }
 
-TEST_F(GroupCommitTest, CancelledWaitersDoNotRun) {
+TEST_P(GroupCommitTest, CancelledWaitersDoNotRun) {
   bool ran = false;
   in_one_turn([&] {
     create("400001");
@@ -154,7 +188,7 @@ TEST_F(GroupCommitTest, CancelledWaitersDoNotRun) {
   EXPECT_EQ(pendings_on_disk(), 1);
 }
 
-TEST_F(GroupCommitTest, AWaiterThatWritesStartsTheNextGroup) {
+TEST_P(GroupCommitTest, AWaiterThatWritesStartsTheNextGroup) {
   const auto commits_before = counts().commits;
   bool second_done = false;
   in_one_turn([&] {
@@ -171,7 +205,7 @@ TEST_F(GroupCommitTest, AWaiterThatWritesStartsTheNextGroup) {
   EXPECT_EQ(pendings_on_disk(), 2);
 }
 
-TEST_F(GroupCommitTest, WithoutAnOpenGroupWaitersAndActionsRunAtOnce) {
+TEST_P(GroupCommitTest, WithoutAnOpenGroupWaitersAndActionsRunAtOnce) {
   bool waited = false, acted = false;
   EXPECT_EQ(commits_->wait([&](bool committed) { waited = committed; }), 0u);
   commits_->after_commit([&] { acted = true; });
@@ -179,7 +213,7 @@ TEST_F(GroupCommitTest, WithoutAnOpenGroupWaitersAndActionsRunAtOnce) {
   EXPECT_TRUE(acted);
 }
 
-TEST_F(GroupCommitTest, DestroyingCommitsWhatIsOpen) {
+TEST_P(GroupCommitTest, DestroyingCommitsWhatIsOpen) {
   create("600001");
   EXPECT_TRUE(commits_->pending());
   commits_.reset();
@@ -191,7 +225,7 @@ class UngroupedCommitTest : public GroupCommitTest {
   bool grouping() const override { return false; }
 };
 
-TEST_F(UngroupedCommitTest, EveryWriteCommitsByItself) {
+TEST_P(UngroupedCommitTest, EveryWriteCommitsByItself) {
   const auto commits_before = counts().commits;
   in_one_turn([&] {
     create("700001");
@@ -201,6 +235,71 @@ TEST_F(UngroupedCommitTest, EveryWriteCommitsByItself) {
   });
   EXPECT_EQ(counts().commits - commits_before, 2u);
   EXPECT_EQ(counts().writes, 2u);
+}
+
+TEST_P(GroupCommitTest, WaitersRunOnceTheCommitIsDurableAndLaterReadsWaitForIt) {
+  std::vector<std::string> order;
+  in_one_turn([&] {
+    create("800001");
+    commits_->wait([&](bool committed) { order.push_back(committed ? "write" : "lost"); });
+    commits_->commit_now();
+    // Committed: other connections see it; durable only once the syncer says so.
+    EXPECT_EQ(pendings_on_disk(), 1);
+    EXPECT_EQ(order.empty(), synced());
+    EXPECT_EQ(commits_->pending(), synced());
+    // A read of that data, answered after it: no group is open, yet it waits for the same commit.
+    commits_->wait([&](bool committed) { order.push_back(committed ? "read" : "lost"); });
+  });
+  EXPECT_EQ(order, (std::vector<std::string>{"write", "read"}));
+}
+
+TEST_P(GroupCommitTest, DestroyingMakesTheLastCommitsDurableAndRunsTheirWaiters) {
+  bool ran = false;
+  create("900001");
+  commits_->wait([&](bool committed) { ran = committed; });
+  commits_.reset();
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(pendings_on_disk(), 1);
+}
+
+TEST_P(GroupCommitTest, TheWriterSyncsItsCommitsOnlyWhenNoSyncerDoes) {
+  auto sync = Statement::prepare(database_->handle(), "PRAGMA synchronous");
+  ASSERT_TRUE(sync.ok());
+  auto run = sync->run();
+  ASSERT_TRUE(run.step().ok());
+  EXPECT_EQ(run.column_int64(0), synced() ? 1 : 2);  // NORMAL : FULL
+  struct stat st {};
+  EXPECT_EQ(::stat(database_->wal_path().c_str(), &st), 0) << database_->wal_path();
+}
+
+INSTANTIATE_TEST_SUITE_P(Wal, GroupCommitTest, ::testing::Values(false, true), [](const auto& param) {
+  return param.param ? "SyncedOffTheLoop" : "SyncedByTheCommit";
+});
+INSTANTIATE_TEST_SUITE_P(Wal, UngroupedCommitTest, ::testing::Values(false));
+
+TEST(WalSyncerDeathTest, AFailedFlushEndsTheProcessWithTheReason) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TempDbPath dir;
+  const std::string fifo = dir.path() + ".fifo";  // fdatasync refuses a FIFO (EINVAL)
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EXIT(
+      {
+        EventBasePtr base(event_base_new());
+        auto syncer = WalSyncer::start(base.get(), fifo);
+        if (!syncer) std::_Exit(2);
+        (*syncer)->request(1);
+        std::this_thread::sleep_for(std::chrono::seconds(10));
+        std::_Exit(3);
+      },
+      ::testing::ExitedWithCode(EXIT_FAILURE), "event=wal_sync_failed .*reason=\"?Invalid argument");
+  ::unlink(fifo.c_str());
+}
+
+TEST(WalSyncer, StartFailsWhenTheWalFileIsMissing) {
+  EventBasePtr base(event_base_new());
+  auto syncer = WalSyncer::start(base.get(), "/nonexistent/turnpike.db-wal");
+  ASSERT_FALSE(syncer.ok());
+  EXPECT_NE(syncer.error().message.find("/nonexistent/turnpike.db-wal"), std::string::npos);
 }
 
 }  // namespace
