@@ -23,6 +23,10 @@ namespace turnpike {
 namespace {
 
 constexpr double kSlowTurnSeconds = 0.1;
+// While the checkpoint thread catches up with a long WAL, a backlog's next step waits, checking this often,
+// for at most this long (then the writer copies the rest itself; see Database::checkpoint_after_commit).
+constexpr double kCheckpointHoldPollSeconds = 0.001;
+constexpr double kCheckpointHoldMaxSeconds = 0.05;
 
 // Runs one job of a loop turn and names it in the log when it held the loop too long.
 template <typename Job>
@@ -173,6 +177,7 @@ void App::on_sweep(void* self) {
 void App::sweep() {
   const double started = clock_.monotonic_seconds();
   metrics_->observe_loop_lag(std::max(0.0, started - sweep_due_));
+  if (holding_for_checkpoint(started)) return schedule_sweep(kCheckpointHoldPollSeconds);
   const std::int64_t now_ms = clock_.wall_clock_ms();
   const std::int64_t batch = std::min(sweep_batch_, config_->pairing.sweep_batch_rows);
   run_timed("pairing_expiry", [&] {
@@ -217,6 +222,15 @@ void App::finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, 
   turn_killer_->poke();
   // A backlog continues in the next loop turn, after the group commit and whatever else is due.
   schedule_sweep(more ? 0 : config_->pairing.sweep_interval_seconds);
+}
+
+bool App::holding_for_checkpoint(double now) {
+  if (!database_->wal_catch_up_running()) {
+    hold_started_.reset();
+    return false;
+  }
+  if (!hold_started_) hold_started_ = now;
+  return now - *hold_started_ < kCheckpointHoldMaxSeconds;
 }
 
 void App::schedule_sweep(double delay_seconds) {

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,8 @@ class App : public OpsHost {
   void sweep();
   void finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, bool more);
   void schedule_sweep(double delay_seconds);
+  // True while the sweeper's next step should wait for the checkpoint thread (bounded in time).
+  bool holding_for_checkpoint(double now);
   void apply_settings();
   // Reads server.tls_certificate and server.tls_private_key of `config` and hands them to the listener.
   Result<void> load_tls_certificate(const Config& config);
@@ -100,7 +103,8 @@ class App : public OpsHost {
   std::vector<BoundAddress> listening_;
   AddressRateLimiter rest_limiter_;
   Timer sweeper_;
-  double sweep_due_ = 0;  // monotonic time the sweeper should fire, for the loop-lag histogram
+  double sweep_due_ = 0;                // monotonic time the sweeper should fire, for the loop-lag histogram
+  std::optional<double> hold_started_;  // since when the sweeper waits for a checkpoint to catch up
   // Rows per sweep step that fit the turn budget, learned; it starts small so that a backlog found at start
   // does not begin with one long step.
   std::int64_t sweep_batch_ = 64;

@@ -100,29 +100,37 @@ Database::Database(DatabaseOptions options, SqliteDb db, TransactionStatements t
     : options_(std::move(options)), db_(std::move(db)), transactions_(std::move(transactions)) {}
 
 int Database::on_wal_commit(void* self, sqlite3*, const char*, int wal_pages) {
-  if (wal_pages >= kCheckpointPages) static_cast<Database*>(self)->checkpoint_after_commit();
+  auto* database = static_cast<Database*>(self);
+  if (wal_pages < database->wal_pages_) database->passes_this_wal_ = 0;  // SQLite started the WAL over
+  database->wal_pages_ = wal_pages;
+  if (wal_pages >= kCheckpointPages) database->checkpoint_after_commit();
   return SQLITE_OK;
 }
 
-// The thread copies the bulk of the WAL; but under a steady stream of commits its checkpoint never catches
-// up with the last one, and SQLite starts the WAL over only after a checkpoint that did. So once the thread
-// has finished the pass asked for, the writer copies the few frames committed since, itself, right after its
-// commit (a small copy and one sync), and its next transaction starts the WAL over. One pass is asked for at
-// a time, so the thread is idle when the writer catches up.
+// The thread copies the bulk of the WAL, while commits go on; SQLite starts the WAL over only after a
+// checkpoint that copied everything, at the first write that begins after it. So once the first pass is
+// done, a second pass copies the few frames committed meanwhile while bulk writers (the sweeper) hold their
+// next step (wal_catch_up_running()), and the next write starts the WAL over. If writes that cannot wait
+// (requests) kept that pass from catching up, the writer copies the rest itself right after its commit (a
+// small copy and two syncs on the loop), so the WAL cannot grow without end.
 void Database::checkpoint_after_commit() {
   const std::uint64_t passes = checkpointer_->completed();
-  if (passes == passes_seen_) {
-    if (!pass_requested_) checkpointer_->request();
-    pass_requested_ = true;
-    return;
+  if (passes < awaited_pass_) return;  // the thread is still copying
+  if (passes_this_wal_ >= 2) {
+    passes_this_wal_ = 0;
+    if (sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK) {
+      return;
+    }
+    // Another connection is checkpointing right now: the thread tries again.
   }
-  passes_seen_ = passes;
-  pass_requested_ = false;
-  if (sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) !=
-      SQLITE_OK) {
-    checkpointer_->request();  // another connection is checkpointing: the thread tries again
-    pass_requested_ = true;
-  }
+  checkpointer_->request();
+  awaited_pass_ = passes + 1;
+  ++passes_this_wal_;
+}
+
+bool Database::wal_catch_up_running() const {
+  return checkpointer_ && passes_this_wal_ >= 2 && checkpointer_->completed() < awaited_pass_;
 }
 
 std::string Database::wal_path() const {

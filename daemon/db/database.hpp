@@ -51,6 +51,10 @@ class Database {
   // disk.
   Result<void> probe_writable();
 
+  // True while the checkpoint thread copies the last frames of a long WAL so that SQLite can start it over:
+  // writers that can wait a little (the sweeper's backlog) should hold their next write.
+  bool wal_catch_up_running() const;
+
   // The background checkpointer, or null when options.background_checkpoints is off.
   const WalCheckpointer* checkpointer() const noexcept { return checkpointer_.get(); }
 
@@ -64,8 +68,9 @@ class Database {
   SqliteDb db_;  // declared before the statements so that it is closed after they are finalized
   TransactionStatements transactions_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // destroyed (joined) before the connection closes
-  std::uint64_t passes_seen_ = 0;                  // checkpointer passes already followed by a catch-up
-  bool pass_requested_ = false;                    // a pass was asked for and has not finished yet
+  int wal_pages_ = 0;                              // the WAL's size after the last commit
+  int passes_this_wal_ = 0;                        // passes asked for since SQLite last started the WAL over
+  std::uint64_t awaited_pass_ = 0;                 // checkpointer()->completed() once the last pass is done
 };
 
 }  // namespace turnpike

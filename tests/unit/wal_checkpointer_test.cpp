@@ -113,5 +113,43 @@ TEST(WalCheckpointer, TheWalStartsOverUnderASteadyStreamOfCommits) {
   EXPECT_LT(file_size(file.path() + "-wal"), 12 * 1024 * 1024);
 }
 
+// Frames in the WAL right now, read on a connection of its own (a passive checkpoint reports them).
+int wal_frames(const std::string& path) {
+  Result<SqliteDb> other = open_database(path, SQLITE_OPEN_READWRITE);
+  EXPECT_TRUE(other.ok());
+  if (!other) return -1;
+  // A connection learns that the file is in WAL mode when it first reads it.
+  EXPECT_EQ(sqlite3_exec(other->get(), "SELECT 1 FROM sqlite_master", nullptr, nullptr, nullptr), SQLITE_OK);
+  int frames = -1;
+  int copied = -1;
+  sqlite3_wal_checkpoint_v2(other->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+  return frames;
+}
+
+TEST(WalCheckpointer, ASecondPassCatchesUpAndTheNextWriteStartsTheWalOver) {
+  // A reader's snapshot keeps the first pass from copying everything; a commit after it asks for a second
+  // pass (bulk writers are told to hold meanwhile); once that is done, the next write starts the WAL over,
+  // without the writer copying anything itself.
+  TempDbPath file;
+  auto db = open_database_at(file.path(), true);
+  ASSERT_NE(db, nullptr);
+  exec(*db, "CREATE TABLE filler (data BLOB)");
+  Result<SqliteDb> reader = open_database(file.path(), SQLITE_OPEN_READONLY);
+  ASSERT_TRUE(reader.ok());
+  ASSERT_EQ(sqlite3_exec(reader->get(), "BEGIN; SELECT count(*) FROM filler", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  write_megabytes(*db, 8);
+  ASSERT_TRUE(eventually([&] { return db->checkpointer()->completed() >= 1; }));
+  EXPECT_FALSE(db->wal_catch_up_running());  // no second pass asked for yet
+  ASSERT_EQ(sqlite3_exec(reader->get(), "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  exec(*db, "INSERT INTO filler VALUES (x'00')");  // the WAL is still long: asks for the second pass
+  ASSERT_TRUE(eventually([&] { return db->checkpointer()->completed() >= 2; }));
+  EXPECT_FALSE(db->wal_catch_up_running());
+  exec(*db, "INSERT INTO filler VALUES (x'01')");
+  EXPECT_LT(wal_frames(file.path()), 10);
+  EXPECT_EQ(db->checkpointer()->completed(), 2u);
+}
+
 }  // namespace
 }  // namespace turnpike
