@@ -151,7 +151,8 @@ void App::apply_settings() {
   listener_->set_limits({static_cast<std::size_t>(config.limits.max_connections),
                          static_cast<std::size_t>(config.limits.max_connections_per_ip),
                          static_cast<std::size_t>(config.limits.max_outbound_bytes),
-                         config.server.request_timeout_seconds, config.server.trusted_proxies});
+                         config.server.request_timeout_seconds, config.server.trusted_proxies,
+                         static_cast<int>(config.limits.ipv6_prefix_length)});
 }
 
 Result<void> App::start() {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <functional>
@@ -58,6 +59,17 @@ IpAddress IpAddress::from_sockaddr(const sockaddr* addr) {
     std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, 16);
   }
   return a;
+}
+
+IpAddress limit_key(const IpAddress& address, int ipv6_prefix_bits) {
+  if (is_mapped_v4(address)) return address;
+  const int bits = std::clamp(ipv6_prefix_bits, 0, 128);
+  IpAddress key = address;
+  for (int i = 0; i < 16; ++i) {
+    const int keep = std::clamp(bits - i * 8, 0, 8);
+    key.bytes[static_cast<std::size_t>(i)] &= static_cast<std::uint8_t>(0xff00 >> keep);
+  }
+  return key;
 }
 
 std::size_t IpAddressHash::operator()(const IpAddress& a) const {

@@ -22,6 +22,11 @@ struct IpAddress {
   static IpAddress from_sockaddr(const sockaddr* addr);
 };
 
+// The key per-address limits count an address under: an IPv4 address itself; for IPv6 its network of
+// `ipv6_prefix_bits` (a subscriber usually gets a whole /64, so counting each /128 would multiply every
+// limit).
+IpAddress limit_key(const IpAddress& address, int ipv6_prefix_bits);
+
 struct IpAddressHash {
   std::size_t operator()(const IpAddress& a) const;
 };

@@ -76,6 +76,7 @@ struct LimitsConfig {
   double ws_message_burst = 200;
   std::int64_t ws_rate_strikes = 100;
   double failed_join_per_minute = 30;
+  std::int64_t ipv6_prefix_length = 64;
 };
 
 struct AdminConfig {

@@ -412,7 +412,8 @@ std::vector<ConfigKey> build_table() {
           "Most open client connections; more get 503 too_many_connections."),
       integer_key<&C::limits, &LimitsConfig::max_connections_per_ip>(
           "limits.max_connections_per_ip", "1000", 1, 10000000, true,
-          "Most open connections from one TCP peer address; server.trusted_proxies are not held to it."),
+          "Most open connections from one TCP peer address (IPv6: per limits.ipv6_prefix_length network); "
+          "server.trusted_proxies are not held to it."),
       integer_key<&C::limits, &LimitsConfig::max_pending_codes>(
           "limits.max_pending_codes", "100000", 1, 100000000, true,
           "Most live join codes; more get 503 too_many_pending_codes."),
@@ -432,6 +433,10 @@ std::vector<ConfigKey> build_table() {
       decimal_key<&C::limits, &LimitsConfig::failed_join_per_minute>(
           "limits.failed_join_per_minute", "30", 0, 1e9, true,
           "Failed (404) accept/check attempts per minute per client address; 0 = off."),
+      integer_key<&C::limits, &LimitsConfig::ipv6_prefix_length>(
+          "limits.ipv6_prefix_length", "64", 16, 128, true,
+          "Per-address limits count an IPv6 client under its network of this many bits (one subscriber "
+          "usually has a whole /64); IPv4 clients count under their address. 128 = each IPv6 address alone."),
       // [admin]
       list_key<&C::admin, &AdminConfig::allow_from>(
           "admin.allow_from", "127.0.0.0/8, ::1", true,

@@ -112,10 +112,10 @@ void HttpSession::handle(http::Request request) {
   RequestContext ctx = context_of(request, started);
 
   RateSettings rest_rate{config.limits.rest_rate_per_second, config.limits.rest_rate_burst};
-  if (!ctx.admin_socket && !ports_.rest_limiter.try_take(ctx.peer, rest_rate, started)) {
+  if (!ctx.admin_socket && !ports_.rest_limiter.try_take(ctx.limit_key, rest_rate, started)) {
     ports_.metrics.count_rate_limited("rest");
     respond(&request,
-            http::rate_limited(ports_.rest_limiter.seconds_until_token(ctx.peer, rest_rate, started)),
+            http::rate_limited(ports_.rest_limiter.seconds_until_token(ctx.limit_key, rest_rate, started)),
             "rate_limited", started);
     idle_since_ = monotonic_seconds();
     return;
@@ -147,13 +147,15 @@ void HttpSession::answer(http::Response response, std::string_view route) {
 }
 
 RequestContext HttpSession::context_of(const http::Request& request, double started) const {
-  RequestContext ctx{ports_.config, connection_.peer(), wall_clock_ms(), started, connection_.admin()};
-  if (ctx.admin_socket) return ctx;
-  auto origin =
-      http::resolve_client(connection_.peer(), ports_.config.server.trusted_proxies, request.headers);
-  warn_proxy_once(origin.source, connection_.peer());
-  ctx.peer = origin.address;
-  ctx.forwarded_proto = std::move(origin.forwarded_proto);
+  const Config& config = ports_.config;
+  RequestContext ctx{config, connection_.peer(), {}, wall_clock_ms(), started, connection_.admin()};
+  if (!ctx.admin_socket) {
+    auto origin = http::resolve_client(connection_.peer(), config.server.trusted_proxies, request.headers);
+    warn_proxy_once(origin.source, connection_.peer());
+    ctx.peer = origin.address;
+    ctx.forwarded_proto = std::move(origin.forwarded_proto);
+  }
+  ctx.limit_key = limit_key(ctx.peer, static_cast<int>(config.limits.ipv6_prefix_length));
   return ctx;
 }
 

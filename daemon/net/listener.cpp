@@ -113,9 +113,10 @@ void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool 
   IpAddress peer = IpAddress::from_sockaddr(addr);
   bool counted = admin || std::none_of(limits_.trusted_proxies.begin(), limits_.trusted_proxies.end(),
                                        [&](const CidrRange& range) { return range.contains(peer); });
+  const IpAddress key = limit_key(peer, limits_.ipv6_prefix_bits);
   std::size_t from_peer = 0;
   if (counted) {
-    auto it = per_address_.find(peer);
+    auto it = per_address_.find(key);
     if (it != per_address_.end()) from_peer = it->second;
   }
   if (live_.size() >= limits_.max_connections || from_peer >= limits_.max_per_address || shutting_down_) {
@@ -141,9 +142,8 @@ void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool 
   }
   std::uint64_t id = next_id_++;
   if (counted) {
-    ++per_address_[peer];
-  } else {
-    uncounted_.insert(id);
+    ++per_address_[key];
+    counted_as_.emplace(id, key);
   }
   auto connection =
       std::make_unique<Connection>(*this, id, std::move(bev), peer, limits_.max_outbound_bytes, admin);
@@ -178,9 +178,10 @@ void Listener::count_tls_handshake_failure(std::uint64_t id, const std::string& 
 void Listener::retire(std::uint64_t id) {
   auto it = live_.find(id);
   if (it == live_.end()) return;
-  if (uncounted_.erase(id) == 0) {
-    auto& count = per_address_[it->second->peer()];
-    if (--count == 0) per_address_.erase(it->second->peer());
+  if (auto counted = counted_as_.find(id); counted != counted_as_.end()) {
+    auto& count = per_address_[counted->second];
+    if (--count == 0) per_address_.erase(counted->second);
+    counted_as_.erase(counted);
   }
   retired_.push_back(std::move(it->second));
   live_.erase(it);

@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/address.hpp"
@@ -39,6 +38,8 @@ struct ConnectionLimits {
   // Reverse proxies: each of their connections carries other clients, so they are not held to
   // max_per_address (max_connections still applies).
   std::vector<CidrRange> trusted_proxies;
+  // IPv6 peers count under their network of this many bits (limit_key).
+  int ipv6_prefix_bits = 64;
 };
 
 class Listener {
@@ -98,8 +99,9 @@ class Listener {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> live_;
   std::vector<std::unique_ptr<Connection>> retired_;
   std::unordered_map<IpAddress, std::size_t, IpAddressHash> per_address_;
-  // Connections from a trusted proxy, which per_address_ does not count.
-  std::unordered_set<std::uint64_t> uncounted_;
+  // The key each counted connection was counted under (not those from a trusted proxy), so that closing
+  // it uncounts the same key after a reload changed the prefix length.
+  std::unordered_map<std::uint64_t, IpAddress> counted_as_;
   std::uint64_t next_id_ = 1;
   bool shutting_down_ = false;
   std::function<void()> on_drained_;

@@ -85,14 +85,14 @@ static RateSettings failed_join_rate(const Config& config) {
 
 std::optional<Response> PairingApi::failed_join_blocked(const RequestContext& ctx) {
   auto rate = failed_join_rate(ctx.config);
-  if (failed_joins_.has_token(ctx.peer, rate, ctx.now)) return std::nullopt;
+  if (failed_joins_.has_token(ctx.limit_key, rate, ctx.now)) return std::nullopt;
   metrics_.count_rate_limited("failed_join");
   log_warn("failed_join_limited").kv("peer", ctx.peer.to_string());
-  return http::rate_limited(failed_joins_.seconds_until_token(ctx.peer, rate, ctx.now));
+  return http::rate_limited(failed_joins_.seconds_until_token(ctx.limit_key, rate, ctx.now));
 }
 
 void PairingApi::count_failed_join(const RequestContext& ctx) {
-  (void)failed_joins_.try_take(ctx.peer, failed_join_rate(ctx.config), ctx.now);
+  (void)failed_joins_.try_take(ctx.limit_key, failed_join_rate(ctx.config), ctx.now);
 }
 
 // A successful read counts as activity: the answer goes out once the room is marked active (a failed touch

@@ -122,7 +122,8 @@ class PairingApiTest : public testing::Test {
     return request;
   }
   RequestContext context() const {
-    return RequestContext{config_, *IpAddress::parse("192.0.2.7"), kNow, 1000};
+    const IpAddress client = *IpAddress::parse("192.0.2.7");
+    return RequestContext{config_, client, client, kNow, 1000};
   }
 
   // Where the handler's answer lands, once it comes.

@@ -40,6 +40,33 @@ TEST(AddressRateLimiter, SeparateBucketsAndPrune) {
   EXPECT_EQ(limiter.size(), 0u);
 }
 
+TEST(LimitKey, IPv6CountsPerNetworkAndIPv4PerAddress) {
+  struct Case {
+    const char* address;
+    int prefix;
+    const char* key;
+  };
+  const Case cases[] = {
+      {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, "2001:db8:1:2::"},
+      {"2001:db8:1:2::1", 64, "2001:db8:1:2::"},
+      {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", 48, "2001:db8:1::"},
+      {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", 60, "2001:db8:1::"},
+      {"2001:db8:1:1f:aaaa::", 60, "2001:db8:1:10::"},
+      {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", 128, "2001:db8:1:2:aaaa:bbbb:cccc:dddd"},
+      {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", 127, "2001:db8:1:2:aaaa:bbbb:cccc:dddc"},
+      {"::1", 64, "::"},
+      {"192.0.2.7", 64, "192.0.2.7"},  // IPv4 (stored as ::ffff:192.0.2.7) is never aggregated
+      {"192.0.2.7", 16, "192.0.2.7"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.address) + "/" + std::to_string(c.prefix));
+    EXPECT_EQ(limit_key(*IpAddress::parse(c.address), c.prefix).to_string(), c.key);
+  }
+  EXPECT_EQ(limit_key(*IpAddress::parse("2001:db8::1"), 64), limit_key(*IpAddress::parse("2001:db8::2"), 64));
+  EXPECT_NE(limit_key(*IpAddress::parse("2001:db8::1"), 64),
+            limit_key(*IpAddress::parse("2001:db8:0:1::1"), 64));
+}
+
 TEST(CidrRange, Matching) {
   auto loop = *CidrRange::parse("127.0.0.0/8");
   EXPECT_TRUE(loop.contains(*IpAddress::parse("127.1.2.3")));
