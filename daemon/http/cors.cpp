@@ -21,6 +21,9 @@ void add_cors_headers(const Config& config, const Request* request, Response& re
                          listed ? *origin : config.server.allowed_origins.front());
     response.with_header("Vary", "Origin");
   }
+  // The reference's CORS middleware sent these two on every response, not only on preflights.
+  response.with_header("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept");
+  response.with_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
   response.with_header("Access-Control-Expose-Headers", "Retry-After");
 }
 

@@ -309,6 +309,9 @@ def assert_cors(resp, origin="*"):
         assert not any(h.lower().startswith("access-control-") for h in resp.headers), resp.headers
         return
     assert resp.headers.get("Access-Control-Allow-Origin") == origin, resp.headers
+    # the reference's CORS middleware sent these on every response, not only on preflights
+    assert resp.headers.get("Access-Control-Allow-Headers") == REFERENCE_ALLOW_HEADERS, resp.headers
+    assert resp.headers.get("Access-Control-Allow-Methods") == REFERENCE_ALLOW_METHODS, resp.headers
     assert resp.headers.get("Access-Control-Expose-Headers") == "Retry-After", resp.headers
 
 
