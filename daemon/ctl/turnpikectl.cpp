@@ -11,6 +11,7 @@
 
 #include "core/config.hpp"
 #include "core/json_text.hpp"
+#include "core/terminal_text.hpp"
 #include "core/text.hpp"
 #include "ctl/admin_client.hpp"
 #include "turn/coturn_config.hpp"
@@ -123,10 +124,11 @@ void print_rooms(const json& reply) {
   std::printf("%-48s  %-20s  %-20s  %-24s  %-24s  %s\n", "ROOM", "CLIENT1", "CLIENT2", "CREATED",
               "LAST ACTIVE", "ONLINE");
   for (const auto& room : rooms) {
-    std::printf("%-48s  %-20s  %-20s  %-24s  %-24s  %lld\n", room.value("roomid", "").c_str(),
-                room.value("client1", "").c_str(), room.value("client2", "").c_str(),
-                room.value("createdAt", "").c_str(), room.value("lastActiveAt", "").c_str(),
-                room.value("members", 0LL));
+    // Device ids come from clients (and rows may have been written by hand): print them escaped.
+    auto field = [&room](const char* key) { return turnpike::terminal_safe(room.value(key, "")); };
+    std::printf("%-48s  %-20s  %-20s  %-24s  %-24s  %lld\n", field("roomid").c_str(),
+                field("client1").c_str(), field("client2").c_str(), field("createdAt").c_str(),
+                field("lastActiveAt").c_str(), room.value("members", 0LL));
   }
 }
 
@@ -162,7 +164,9 @@ int run_daemon_command(const Options& options) {
     if (code == kOk && !options.json_output) print_rooms(reply);
   } else if (w[0] == "room" && w.size() == 3 && w[1] == "delete") {
     code = call(options, "DELETE", "/api/rooms", turnpike::to_json_text(json{{"roomid", w[2]}}), reply);
-    if (code == kOk && !options.json_output) std::printf("room %s deleted\n", w[2].c_str());
+    if (code == kOk && !options.json_output) {
+      std::printf("room %s deleted\n", turnpike::terminal_safe(w[2]).c_str());
+    }
   } else if (w[0] == "purge" && w.size() >= 2) {
     json ids(std::vector<std::string>(w.begin() + 1, w.end()));
     code = call(options, "POST", "/api/user/purge", turnpike::to_json_text(json{{"deviceIds", ids}}), reply);

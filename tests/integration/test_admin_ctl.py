@@ -66,6 +66,24 @@ def test_rooms_lists_pairing_rooms(admin):
     assert rooms[0]["client1"] == "dev-a" and rooms[0]["client2"] == "dev-b" and rooms[0]["members"] == 0
 
 
+def test_rooms_escapes_what_a_terminal_would_act_on(admin):
+    """Device ids are client-supplied: a bidi override or a C1 CSI (both valid UTF-8, so the API takes them) and
+    an ESC written into the database by hand are shown as escapes, never sent to the terminal raw."""
+    d, ctl = admin
+    roomid = pair(d, client1="abc\u202efdp.exe\u009b2J", client2="dev-b")
+    with sqlite3.connect(d.db_path) as db:
+        db.execute("UPDATE rooms SET client2 = ? WHERE roomid = ?", ("esc\x1b[31mred", roomid))
+    out = ctl("rooms")
+    assert out.returncode == 0, out.stderr
+    raw = out.stdout.encode()
+    for sequence in ("\u202e".encode(), "\u009b".encode(), b"\x1b"):
+        assert sequence not in raw, out.stdout
+    assert "abc\\u{202e}fdp.exe\\u{009b}2J" in out.stdout and "esc\\x1b[31mred" in out.stdout, out.stdout
+    # --json output is JSON: its encoder escapes control characters itself
+    rooms = json.loads(ctl("--json", "rooms").stdout)["rooms"]
+    assert rooms[0]["client1"] == "abc\u202efdp.exe\u009b2J" and rooms[0]["client2"] == "esc\x1b[31mred"
+
+
 def test_room_delete_and_purge(admin):
     d, ctl = admin
     first = pair(d, "111111", "a1", "b1")
