@@ -1,7 +1,12 @@
 // turnpikectl: the admin's command-line tool. Talks to the running turnpiked over its admin unix socket
 // (status, rooms, room delete, purge, reload) and works offline on the config (check-config, coturn-config).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <string>
@@ -233,6 +238,15 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "%s: turn.urls is empty, so per-room TURN is off and coturn is not needed\n",
                    options.config_path.c_str());
       return kTurnOff;
+    }
+    // The output holds coturn's CLI password: `coturn-config > file` (as the docs show it) must not leave it
+    // readable by everyone, whatever the umask, so a file gets at most rw-r----- before anything is written.
+    struct stat out {};
+    if (::fstat(STDOUT_FILENO, &out) == 0 && S_ISREG(out.st_mode) && (out.st_mode & 0137) != 0 &&
+        ::fchmod(STDOUT_FILENO, out.st_mode & 0640) != 0) {
+      std::fprintf(stderr, "cannot make the output file private (it would hold the CLI password): %s\n",
+                   std::strerror(errno));
+      return kDaemonError;
     }
     std::fputs(turnpike::render_coturn_config(*config, options.config_path).c_str(), stdout);
     return kOk;

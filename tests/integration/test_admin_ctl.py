@@ -172,3 +172,21 @@ def test_coturn_config_needs_turn(tmp_path):
     out = subprocess.run([TURNPIKECTL, "--config", str(conf), "coturn-config"], capture_output=True, text=True,
                          timeout=10)
     assert out.returncode == 3 and "turn.urls is empty" in out.stderr
+
+
+def test_coturn_config_into_a_file_is_not_world_readable(tmp_path):
+    """The rendered turnserver.conf holds coturn's CLI password; `coturn-config > file` under umask 022 must still
+    leave a file only owner and group can read."""
+    conf = tmp_path / "turnpike.conf"
+    conf.write_text("[turn]\nrealm = example.org\nurls = turn:192.0.2.1:3478\ncli_password = s3cret-cli\n"
+                    f"[database]\npath = {tmp_path / 'turnpike.db'}\n")
+    out = tmp_path / "turnserver.conf"
+    done = subprocess.run(["sh", "-c", f'umask 022 && exec "$0" --config "$1" coturn-config > "$2"', TURNPIKECTL,
+                           str(conf), str(out)], capture_output=True, text=True, timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert "cli-password=s3cret-cli" in out.read_text()
+    assert os.stat(out).st_mode & 0o777 == 0o640, oct(os.stat(out).st_mode)
+    # into a pipe it is printed as before
+    piped = subprocess.run([TURNPIKECTL, "--config", str(conf), "coturn-config"], capture_output=True, text=True,
+                           timeout=10)
+    assert piped.returncode == 0 and piped.stdout == out.read_text()
