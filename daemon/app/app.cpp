@@ -48,10 +48,13 @@ App::App(event_base* base, std::string config_path, Config config)
       started_at_(monotonic_seconds()) {}
 
 App::~App() {
-  // Connections first: their handlers call into signaling while closing.
+  // The last commits first, while everything their waiters reach still exists: held answers go to their
+  // connections, ended rooms notify their members and queue their kills for the killer.
+  if (commits_) commits_->flush();  // absent when create() failed before building it
+  // Then the connections: their handlers call into signaling while closing (and may write, which the
+  // GroupCommit's destructor commits).
   listener_.reset();
   turn_killer_.reset();
-  if (commits_) commits_->flush();  // absent when create() failed before building it
 }
 
 Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_path, Config config) {
@@ -110,7 +113,9 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   app->pairing_repository_ = std::make_unique<SqlitePairingRepository>(*app->store_, *app->commits_);
   app->pairing_ = std::make_unique<PairingApi>(*app->pairing_repository_, *app->signaling_, *app->metrics_);
   app->pairing_->set_turn_issuer(app->turn_issuer_.get());
-  app->pairing_->on_rooms_ended([self] { self->turn_killer_->poke(); });
+  app->pairing_->on_rooms_ended([self] {
+    if (self->turn_killer_) self->turn_killer_->poke();  // gone while the App is destroyed
+  });
 
   app->ops_ = std::make_unique<OpsApi>(
       OpsPorts{*self, *app->database_, *app->store_, *app->turn_store_, *app->signaling_, *app->metrics_});

@@ -196,3 +196,29 @@ def test_sigkill_under_load_loses_nothing_acknowledged(turn_stack, mode):
                          + len(record.deleted))
     # the rounds did real work (not killed before anything was answered)
     assert acknowledged >= 100 * ROUNDS[mode], acknowledged
+
+
+def test_sigterm_right_after_deletes_whose_clients_left_exits_cleanly(start_daemon):
+    """Deletes whose clients hang up at once leave only their after-commit work (room_closed, TURN kills) waiting
+    for the commit to be durable; a SIGTERM right then ends the loop with that work pending, and the daemon must
+    still run it before it tears the connections and the TURN killer down, and exit 0."""
+    import signal
+    import socket
+
+    from httputil import request_bytes
+    from turnutil import REALM
+
+    settings = {"turn.realm": REALM, "turn.urls": "turn:127.0.0.1:3478", "turn.cli_password": "x" * 16,
+                "server.shutdown_timeout_seconds": 0.1, "limits.rest_rate_per_second": 0}
+    d = start_daemon(settings)
+    for round_no in range(10):
+        api = Api(d.url)
+        roomids = [api.pair(f"term{round_no}-{i}-a", f"term{round_no}-{i}-b")[1] for i in range(20)]
+        for roomid in roomids:
+            with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+                s.sendall(request_bytes("DELETE", "/api/rooms", {"roomid": roomid}))
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(timeout=30) == 0, d.log()[-3000:]
+        assert "AddressSanitizer" not in d.log() and "runtime error" not in d.log(), d.log()[-3000:]
+        d.log_file.close()
+        d.start()
