@@ -108,7 +108,8 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
       [self](std::int64_t expires_ms) {
         return TurnCredentialIssuer::due_for_renewal(self->config(), expires_ms,
                                                      self->clock_.wall_clock_ms());
-      }};
+      },
+      [self](std::function<void(bool)> then) { (void)self->commits_->wait(std::move(then)); }};
   app->signaling_ = std::make_unique<Signaling>(std::move(directory), *app->metrics_, app->clock_);
   app->pairing_repository_ = std::make_unique<SqlitePairingRepository>(*app->store_, *app->commits_);
   app->pairing_ = std::make_unique<PairingApi>(*app->pairing_repository_, *app->signaling_, *app->metrics_);

@@ -105,7 +105,34 @@ bool Signaling::expire_if_silent(PeerId id) {
 
 void Signaling::send(PeerId to, std::string_view text) {
   auto it = clients_.find(to);
-  if (it != clients_.end()) it->second.peer->send(text);
+  if (it == clients_.end()) return;
+  if (it->second.holding != 0) {
+    it->second.held.emplace_back(text);
+  } else {
+    it->second.peer->send(text);
+  }
+}
+
+// Credentials must not reach a client before the commit that stores them is durable (coturn would refuse
+// them, and a crash would lose them), and nothing may overtake them, so the peer's messages wait.
+void Signaling::hold_until_durable(PeerId id) {
+  if (!directory_.when_durable) return;
+  const std::uint64_t token = ++next_hold_token_;
+  clients_.at(id).holding = token;  // a later hold replaces an earlier one: its commit comes after
+  directory_.when_durable([this, id, token](bool durable) { release_held(id, token, durable); });
+}
+
+void Signaling::release_held(PeerId id, std::uint64_t token, bool durable) {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || it->second.holding != token) return;  // gone, or held again since
+  it->second.holding = 0;
+  if (!durable) {
+    // The credentials it was about to get do not exist: end the connection; the client joins again.
+    Peer* peer = it->second.peer;
+    disconnect(id);
+    return peer->close(1011, "internal error");
+  }
+  for (const auto& text : std::exchange(it->second.held, {})) it->second.peer->send(text);
 }
 
 void Signaling::send_error(PeerId to, std::string_view error) {
@@ -218,6 +245,7 @@ void Signaling::send_room_joined(PeerId id, const std::string& room, bool initia
       text += R"(,"iceServers":)" + ice->ice_servers_json + R"(,"expiresAt":")" +
               format_iso8601_ms(ice->expires_ms) + "\"}";
       state.ice_expires_ms = ice->expires_ms;
+      hold_until_durable(id);
     }
   }
   send(id, text);
@@ -232,8 +260,9 @@ void Signaling::renew_ice_servers() {
     auto ice = directory_.ice_servers(*room, state.slot);
     if (!ice || ice->expires_ms == state.ice_expires_ms) continue;
     state.ice_expires_ms = ice->expires_ms;
-    state.peer->send(R"({"type":"ice_servers","iceServers":)" + ice->ice_servers_json + R"(,"expiresAt":")" +
-                     format_iso8601_ms(ice->expires_ms) + "\"}");
+    hold_until_durable(id);
+    send(id, R"({"type":"ice_servers","iceServers":)" + ice->ice_servers_json + R"(,"expiresAt":")" +
+                 format_iso8601_ms(ice->expires_ms) + "\"}");
   }
 }
 

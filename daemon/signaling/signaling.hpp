@@ -47,6 +47,9 @@ struct RoomDirectory {
   std::function<std::optional<DeviceIceServers>(const std::string& room, int slot)> ice_servers;
   // True when credentials expiring at expires_ms should be replaced now.
   std::function<bool(std::int64_t expires_ms)> renewal_due;
+  // Runs `then` once the writes made so far (credentials just issued) are durable, with false if their
+  // commit failed; at once when nothing waits. Empty: writes are durable when made.
+  std::function<void(std::function<void(bool durable)> then)> when_durable;
 };
 
 class Signaling {
@@ -87,9 +90,15 @@ class Signaling {
     std::string device;
     int slot = 0;
     std::int64_t ice_expires_ms = 0;
+    // While credentials sent to this peer wait for their commit, everything for it waits too, in order.
+    std::uint64_t holding = 0;  // the hold's token; 0: none
+    std::vector<std::string> held;
   };
 
   void send(PeerId to, std::string_view text);
+  // Holds what is sent to `id` until the writes made so far are durable (see RoomDirectory::when_durable).
+  void hold_until_durable(PeerId id);
+  void release_held(PeerId id, std::uint64_t token, bool durable);
   // Removes the peer from its room and tells who is left `peer_disconnected`.
   void vacate_seat(PeerId id);
   void send_error(PeerId to, std::string_view error);
@@ -110,6 +119,7 @@ class Signaling {
   RoomDirectory directory_;
   Metrics& metrics_;
   const Clock& clock_;
+  std::uint64_t next_hold_token_ = 0;
   SignalingSettings settings_;
   RoomRegistry registry_;
   std::unordered_map<PeerId, ClientState> clients_;

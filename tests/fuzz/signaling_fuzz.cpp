@@ -3,11 +3,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -64,6 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t peer_count = (data[0] & 1) != 0 ? 3 : 2;
   const bool with_turn = (data[0] & 2) != 0;
   bool renewal_due = false;
+  std::vector<std::function<void(bool)>> commit_waiters;
 
   FuzzClock clock;
   turnpike::Metrics metrics;
@@ -81,7 +84,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                               std::to_string(slot) + R"(","credential":"c"}])",
                                           1'800'000'600'000};
       },
-      [&renewal_due](std::int64_t) { return renewal_due; }};
+      [&renewal_due](std::int64_t) { return renewal_due; },
+      // Credentials wait for a commit that record kind 5 makes durable (or fails, by its bit 2).
+      [&commit_waiters](std::function<void(bool)> then) { commit_waiters.push_back(std::move(then)); }};
   turnpike::Signaling signaling(directory, metrics, clock);
   signaling.set_settings({/*require_known_room=*/(data[0] & 4) != 0,
                           /*max_id_bytes=*/(data[0] & 8) != 0 ? 16u : 128u,
@@ -123,6 +128,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         renewal_due = true;
         signaling.renew_ice_servers();
         renewal_due = false;
+        break;
+      case 5:
+        for (auto& then : std::exchange(commit_waiters, {})) then((control & 4) == 0);
         break;
       default:
         if (seats[seat]->closed) reconnect(seat);

@@ -110,7 +110,7 @@ class PairingApiTest : public testing::Test {
         [](const std::string&) -> std::optional<RoomMembers> { return std::nullopt; },
         [](const std::string&) {},
         [](const std::string&, int) -> std::optional<DeviceIceServers> { return std::nullopt; },
-        [](std::int64_t) { return false; }};
+        [](std::int64_t) { return false; }, nullptr};
   }
 
   // A request that is gone by the time the repository completes.

@@ -63,8 +63,22 @@ class SignalingTest : public testing::Test {
           return it->second;
         },
         [](const std::string&) {},
-        [](const std::string&, int) -> std::optional<DeviceIceServers> { return std::nullopt; },
-        [](std::int64_t) { return false; }};
+        [this](const std::string&, int slot) -> std::optional<DeviceIceServers> {
+          if (!issue_ice_) return std::nullopt;
+          return DeviceIceServers{R"([{"urls":["turn:192.0.2.1:3478"],"username":"u)" + std::to_string(slot) +
+                                      R"(","credential":"c"}])",
+                                  1'700'000'000'000};
+        },
+        [](std::int64_t) { return false; },
+        // Credentials issued with issue_ice_ wait for a commit that finish_commits() makes durable (or not).
+        [this](std::function<void(bool)> then) {
+          if (issue_ice_) return commit_waiters_.push_back(std::move(then));
+          then(true);
+        }};
+  }
+
+  void finish_commits(bool durable) {
+    for (auto& then : std::exchange(commit_waiters_, {})) then(durable);
   }
 
   MemoryPeer& connect(PeerId id) {
@@ -88,8 +102,47 @@ class SignalingTest : public testing::Test {
   Metrics metrics_;
   std::map<std::string, RoomMembers> rooms_{{"room-a", {"device-1", "device-2"}}};
   std::vector<std::unique_ptr<MemoryPeer>> peers_;
+  bool issue_ice_ = false;
+  std::vector<std::function<void(bool)>> commit_waiters_;
   Signaling signaling_;
 };
+
+TEST_F(SignalingTest, CredentialsAndEverythingAfterThemWaitUntilTheirCommitIsDurable) {
+  issue_ice_ = true;
+  auto& a = connect(1);
+  auto& b = connect(2);
+  a.take();
+  b.take();
+  join(a, "room-a", "device-1");
+  EXPECT_TRUE(a.take().empty());  // room_joined carries credentials not yet on disk
+  join(b, "room-a", "device-2");
+  EXPECT_TRUE(a.take().empty());  // room_ready waits behind a's room_joined
+  EXPECT_TRUE(b.take().empty());
+  finish_commits(true);
+  auto got_a = a.take();
+  ASSERT_EQ(got_a.size(), 2u);
+  EXPECT_EQ(got_a[0]["type"], "room_joined");
+  EXPECT_EQ(got_a[0]["iceServers"][0]["username"], "u1");
+  EXPECT_EQ(got_a[1]["type"], "room_ready");
+  auto got_b = b.take();
+  ASSERT_EQ(got_b.size(), 2u);
+  EXPECT_EQ(got_b[0]["type"], "room_joined");
+  EXPECT_EQ(got_b[0]["iceServers"][0]["username"], "u2");
+  EXPECT_EQ(got_b[1]["type"], "room_ready");
+  // Nothing is held any more: relayed messages go straight through.
+  signaling_.handle_message(a.id(), R"({"type":"webrtc_offer","sdp":"v=0"})");
+  EXPECT_EQ(b.take().size(), 1u);
+}
+
+TEST_F(SignalingTest, CredentialsWhoseCommitFailedEndTheConnection) {
+  issue_ice_ = true;
+  auto& a = connect(1);
+  a.take();
+  join(a, "room-a", "device-1");
+  finish_commits(false);
+  EXPECT_TRUE(a.take().empty());
+  EXPECT_EQ(a.close_code, 1011);
+}
 
 TEST_F(SignalingTest, ConnectAssignsAClientId) {
   auto& a = connect(1);
