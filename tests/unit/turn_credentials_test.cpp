@@ -159,7 +159,7 @@ TEST_P(TurnCredentials, DeletingTheRoomRowRevokesItsCoturnRowsAndQueuesAKillPerU
   exec("DELETE FROM rooms WHERE roomid = '" + kRoom + "'");
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kRoom + "'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kOtherRoom + "'"), 1);
-  EXPECT_EQ(coturn_rows(), GetParam() == "long-term" ? 1 : 1);
+  EXPECT_EQ(coturn_rows(), 1);
   auto kills = turn_->pending_kills(100);
   ASSERT_TRUE(kills.ok());
   ASSERT_EQ(kills->size(), 2u);
