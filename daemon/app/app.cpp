@@ -103,7 +103,12 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
           log_error("turn_issue_failed").kv("reason", issued.error().message);
           return std::nullopt;
         }
-        return DeviceIceServers{issued->ice_servers_json, issued->expires_ms};
+        if (!*issued) {
+          // Deleted or expired in this loop turn, before its members heard: nothing to hand out or renew.
+          log_debug("turn_issue_refused").kv("reason", "room_gone");
+          return std::nullopt;
+        }
+        return DeviceIceServers{(*issued)->ice_servers_json, (*issued)->expires_ms};
       },
       [self](std::int64_t expires_ms) {
         return TurnCredentialIssuer::due_for_renewal(self->config(), expires_ms,

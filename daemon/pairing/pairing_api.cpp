@@ -297,10 +297,13 @@ void PairingApi::turn_credentials(const http::Request& request, const RequestCon
     if (slot == 0) return respond(Response::error(403, "not_a_member"));
     auto issued = turn_issuer_->issue(ctx.config, roomid, slot, ctx.now_ms);
     if (!issued) return respond(internal_error("turn_credentials", issued.error().message));
-    std::int64_t ttl = std::max<std::int64_t>(0, (issued->expires_ms - ctx.now_ms) / 1000);
-    auto answer = Response::json(200, R"({"iceServers":)" + issued->ice_servers_json + R"(,"ttl":)" +
-                                          std::to_string(ttl) + R"(,"expiresAt":")" +
-                                          format_iso8601_ms(issued->expires_ms) + "\"}");
+    // The room was found, then deleted (by a DELETE or the sweep) before the credential was written.
+    if (!*issued) return respond(Response::error(404, "not_found"));
+    const IceCredentials& ice = **issued;
+    std::int64_t ttl = std::max<std::int64_t>(0, (ice.expires_ms - ctx.now_ms) / 1000);
+    auto answer =
+        Response::json(200, R"({"iceServers":)" + ice.ice_servers_json + R"(,"ttl":)" + std::to_string(ttl) +
+                                R"(,"expiresAt":")" + format_iso8601_ms(ice.expires_ms) + "\"}");
     touch_then_respond(std::move(roomid), ctx.now_ms, std::move(answer), std::move(respond));
   });
 }

@@ -24,13 +24,15 @@ bool TurnCredentialIssuer::due_for_renewal(const Config& config, std::int64_t ex
   return (expires_ms - now_ms) * 3 <= ttl_ms(config);
 }
 
-Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const std::string& roomid, int slot,
-                                                   std::int64_t now_ms) {
+Result<std::optional<IceCredentials>> TurnCredentialIssuer::issue(const Config& config,
+                                                                  const std::string& roomid, int slot,
+                                                                  std::int64_t now_ms) {
   auto current = store_.newest(roomid, slot, now_ms);
   if (!current) return current.error();
 
   TurnCredential credential;
   if (*current && !due_for_renewal(config, (*current)->expires_ms, now_ms)) {
+    // Its row exists, so its room does: a room's delete removes its credentials in the same statement.
     credential = std::move(**current);
   } else {
     // Expiry on a whole second, so the REST username's timestamp and the row agree exactly.
@@ -44,21 +46,26 @@ Result<IceCredentials> TurnCredentialIssuer::issue(const Config& config, const s
     if (config.turn.mode == TurnMode::rest) {
       auto secret = store_.room_secret(roomid, realm, random_hex(kSecretBytes));
       if (!secret) return secret.error();
+      if (!*secret) return std::optional<IceCredentials>{};
       credential.username = std::to_string(expiry_s) + ":" + userid;
-      credential.credential = turn_auth::rest_password(*secret, credential.username);
+      credential.credential = turn_auth::rest_password(**secret, credential.username);
       if (credential.credential.empty()) return make_error("HMAC-SHA1 failed");
-      if (auto ok = store_.insert_rest(roomid, slot, realm, credential); !ok) return ok.error();
+      auto inserted = store_.insert_rest(roomid, slot, realm, credential);
+      if (!inserted) return inserted.error();
+      if (!*inserted) return std::optional<IceCredentials>{};
     } else {
       credential.username = userid;
       credential.credential = random_hex(kPasswordBytes);
       auto hmackey = turn_auth::lt_hmackey(credential.username, realm, credential.credential);
       if (hmackey.empty()) return make_error("MD5 failed");
-      if (auto ok = store_.insert_long_term(roomid, slot, realm, credential, hmackey); !ok) return ok.error();
+      auto inserted = store_.insert_long_term(roomid, slot, realm, credential, hmackey);
+      if (!inserted) return inserted.error();
+      if (!*inserted) return std::optional<IceCredentials>{};
     }
   }
-  return IceCredentials{
+  return std::optional<IceCredentials>(IceCredentials{
       turn_auth::ice_servers_json(config.turn.urls, credential.username, credential.credential),
-      credential.expires_ms};
+      credential.expires_ms});
 }
 
 }  // namespace turnpike

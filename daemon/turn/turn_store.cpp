@@ -12,7 +12,7 @@ struct TurnStore::Statements {
   Statement find_secret;
   Statement insert_room_secret;
   Statement insert_coturn_secret;
-  Statement queue_expired_kills;
+  Statement keep_expired;
   Statement delete_expired;
   Statement list_kills;
   Statement count_kills;
@@ -36,14 +36,16 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
       {&s->insert_credential,
        "INSERT INTO turn_credentials (username, roomid, slot, realm, mode, credential, created_ms, "
        "expires_ms) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+       "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM rooms WHERE roomid = ?2)"},
       {&s->insert_user, "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES (?1, ?2, ?3)"},
       {&s->find_secret, "SELECT secret FROM turn_room_secrets WHERE roomid = ?1"},
-      {&s->insert_room_secret, "INSERT INTO turn_room_secrets (roomid, realm, secret) VALUES (?1, ?2, ?3)"},
+      {&s->insert_room_secret,
+       "INSERT INTO turn_room_secrets (roomid, realm, secret) "
+       "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM rooms WHERE roomid = ?1)"},
       {&s->insert_coturn_secret, "INSERT OR IGNORE INTO turn_secret (realm, value) VALUES (?1, ?2)"},
-      {&s->queue_expired_kills,
-       "INSERT OR IGNORE INTO turn_pending_kills (pattern, exact, reason, created_ms) "
-       "SELECT username, 1, 'credential_expired', ?1 FROM turn_credentials WHERE username IN "
+      {&s->keep_expired,
+       "INSERT OR IGNORE INTO turn_expired_credentials (username, roomid, expired_ms) "
+       "SELECT username, roomid, expires_ms FROM turn_credentials WHERE username IN "
        "(SELECT username FROM turn_credentials WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT "
        "?2)"},
       {&s->delete_expired,
@@ -77,7 +79,8 @@ Result<std::optional<TurnCredential>> TurnStore::newest(std::string_view roomid,
       TurnCredential{run.column_text(0), run.column_text(1), run.column_int64(2), run.column_int64(3)}};
 }
 
-static Result<void> insert_credential(Statement& stmt, std::string_view roomid, int slot,
+// False when the room is gone (nothing written).
+static Result<bool> insert_credential(Statement& stmt, std::string_view roomid, int slot,
                                       std::string_view realm, std::string_view mode,
                                       const TurnCredential& c) {
   auto run = stmt.run();
@@ -89,33 +92,37 @@ static Result<void> insert_credential(Statement& stmt, std::string_view roomid, 
       .bind_text(6, c.credential)
       .bind_int64(7, c.created_ms)
       .bind_int64(8, c.expires_ms);
-  return run.run_to_completion();
+  if (auto ok = run.run_to_completion(); !ok) return ok.error();
+  return run.changes() == 1;
 }
 
-Result<void> TurnStore::insert_long_term(std::string_view roomid, int slot, std::string_view realm,
+Result<bool> TurnStore::insert_long_term(std::string_view roomid, int slot, std::string_view realm,
                                          const TurnCredential& c, std::string_view hmackey) {
   auto tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
-  if (auto ok = insert_credential(stmts_->insert_credential, roomid, slot, realm, "long-term", c); !ok)
-    return ok;
+  auto inserted = insert_credential(stmts_->insert_credential, roomid, slot, realm, "long-term", c);
+  if (!inserted || !*inserted) return inserted;  // the room is gone: no coturn row either
   {
     auto run = stmts_->insert_user.run();
     run.bind_text(1, realm).bind_text(2, c.username).bind_text(3, hmackey);
-    if (auto ok = run.run_to_completion(); !ok) return ok;
+    if (auto ok = run.run_to_completion(); !ok) return ok.error();
   }
-  return tx->commit();
+  if (auto ok = tx->commit(); !ok) return ok.error();
+  return true;
 }
 
-Result<void> TurnStore::insert_rest(std::string_view roomid, int slot, std::string_view realm,
+Result<bool> TurnStore::insert_rest(std::string_view roomid, int slot, std::string_view realm,
                                     const TurnCredential& c) {
   auto tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
-  if (auto ok = insert_credential(stmts_->insert_credential, roomid, slot, realm, "rest", c); !ok) return ok;
-  return tx->commit();
+  auto inserted = insert_credential(stmts_->insert_credential, roomid, slot, realm, "rest", c);
+  if (!inserted || !*inserted) return inserted;
+  if (auto ok = tx->commit(); !ok) return ok.error();
+  return true;
 }
 
-Result<std::string> TurnStore::room_secret(std::string_view roomid, std::string_view realm,
-                                           std::string_view new_secret) {
+Result<std::optional<std::string>> TurnStore::room_secret(std::string_view roomid, std::string_view realm,
+                                                          std::string_view new_secret) {
   auto tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
   {
@@ -123,12 +130,14 @@ Result<std::string> TurnStore::room_secret(std::string_view roomid, std::string_
     run.bind_text(1, roomid);
     auto row = run.step();
     if (!row) return row.error();
-    if (*row) return run.column_text(0);
+    if (*row) return std::optional<std::string>(run.column_text(0));
   }
   {
     auto run = stmts_->insert_room_secret.run();
     run.bind_text(1, roomid).bind_text(2, realm).bind_text(3, new_secret);
     if (auto ok = run.run_to_completion(); !ok) return ok.error();
+    // The room is gone: no secret, and none in coturn's turn_secret, where it would verify any username.
+    if (run.changes() == 0) return std::optional<std::string>{};
   }
   {
     auto run = stmts_->insert_coturn_secret.run();
@@ -136,14 +145,14 @@ Result<std::string> TurnStore::room_secret(std::string_view roomid, std::string_
     if (auto ok = run.run_to_completion(); !ok) return ok.error();
   }
   if (auto ok = tx->commit(); !ok) return ok.error();
-  return std::string(new_secret);
+  return std::optional<std::string>(new_secret);
 }
 
 Result<std::int64_t> TurnStore::expire(std::int64_t now_ms, std::int64_t limit) {
   auto tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
   {
-    auto run = stmts_->queue_expired_kills.run();
+    auto run = stmts_->keep_expired.run();
     run.bind_int64(1, now_ms).bind_int64(2, limit);
     if (auto ok = run.run_to_completion(); !ok) return ok.error();
   }

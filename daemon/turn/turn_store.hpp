@@ -38,18 +38,21 @@ class TurnStore {
 
   // The newest credential of (room, slot) that is still valid at now_ms.
   Result<std::optional<TurnCredential>> newest(std::string_view roomid, int slot, std::int64_t now_ms);
+  // The writes below take the room from the rows visible now, in the same statement: when its row is gone
+  // (deleted earlier in this group commit, or by a sweep) they write nothing and answer false / nullopt.
   // long-term: the credential row and coturn's turnusers_lt row, in one transaction.
-  Result<void> insert_long_term(std::string_view roomid, int slot, std::string_view realm,
+  Result<bool> insert_long_term(std::string_view roomid, int slot, std::string_view realm,
                                 const TurnCredential& c, std::string_view hmackey);
   // rest: the credential row; the room's secret must exist (room_secret).
-  Result<void> insert_rest(std::string_view roomid, int slot, std::string_view realm,
+  Result<bool> insert_rest(std::string_view roomid, int slot, std::string_view realm,
                            const TurnCredential& c);
   // rest: the room's secret, created (and mirrored into coturn's turn_secret) on first use.
-  Result<std::string> room_secret(std::string_view roomid, std::string_view realm,
-                                  std::string_view new_secret);
-  // Deletes the `limit` oldest credentials that expired at or before now_ms (their coturn rows go by
-  // trigger) and queues a kill of each one's live sessions, in one transaction. Returns how many expired
-  // (less than limit: none is left).
+  Result<std::optional<std::string>> room_secret(std::string_view roomid, std::string_view realm,
+                                                 std::string_view new_secret);
+  // Moves the `limit` oldest credentials that expired at or before now_ms to turn_expired_credentials, in one
+  // transaction: their coturn rows go (by trigger), so coturn refuses new allocations with them, while
+  // relays already allocated go on until their room ends (its delete queues their kills). Returns how many
+  // expired (less than limit: none is left).
   Result<std::int64_t> expire(std::int64_t now_ms, std::int64_t limit);
 
   // The oldest `limit` queued kills.

@@ -361,9 +361,13 @@ def test_credential_is_renewed_when_less_than_a_third_is_left(start_daemon, mode
         # rest: the room's one secret still signs the new credential; the old username is past its timestamp.
         assert turn_secrets(d) == [old_secret]
     check_coturn_row(mode, d, new)
-    # Its live sessions are to be ended: an exact kill of that username is queued (and pending, with no coturn).
-    kills = db_query(d, "SELECT exact FROM turn_pending_kills WHERE pattern = ?", (old.username,))
-    assert kills == [(1,)]
+    # Its live relays are not ended (only new allocations are refused): no kill is queued; the username is kept
+    # to end them with the room.
+    assert db_query(d, "SELECT count(*) FROM turn_pending_kills") == [(0,)]
+    assert db_query(d, "SELECT roomid FROM turn_expired_credentials WHERE username = ?", (old.username,)) == [(room,)]
+    assert requests.delete(d.url + "/api/rooms", json={"roomid": room}, timeout=5).status_code == 200
+    kills = db_query(d, "SELECT pattern, exact FROM turn_pending_kills ORDER BY pattern")
+    assert kills == sorted([(old.username, 1), (new.username, 1)]), kills
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -87,11 +87,12 @@ TEST(ApplyMigrations, FreshFileGetsSchemaAndLatestUserVersion) {
   ASSERT_TRUE(applied.ok()) << applied.error().message;
 
   EXPECT_EQ(user_version(db.get()), static_cast<int>(embedded_migrations().size()));
-  EXPECT_EQ(table_names(db.get()),
-            (std::vector<std::string>{"admin_user", "allowed_peer_ip", "denied_peer_ip", "oauth_key",
-                                      "pendings", "rooms", "turn_credentials", "turn_origin_to_realm",
-                                      "turn_pending_kills", "turn_realm_option", "turn_room_secrets",
-                                      "turn_secret", "turnpike_row_counts", "turnusers_lt"}));
+  EXPECT_EQ(
+      table_names(db.get()),
+      (std::vector<std::string>{"admin_user", "allowed_peer_ip", "denied_peer_ip", "oauth_key", "pendings",
+                                "rooms", "turn_credentials", "turn_expired_credentials",
+                                "turn_origin_to_realm", "turn_pending_kills", "turn_realm_option",
+                                "turn_room_secrets", "turn_secret", "turnpike_row_counts", "turnusers_lt"}));
 }
 
 // coturn creates lax tables of its own when it opens the file first; the migration makes them strict and
@@ -330,6 +331,58 @@ TEST(ApplyMigrations, EmptyListAcceptsOnlyAnEmptySchemaVersion) {
   EXPECT_TRUE(apply_migrations(db.get(), {}).ok());
   exec(db.get(), "PRAGMA user_version = 1");
   EXPECT_FALSE(apply_migrations(db.get(), {}).ok());
+}
+
+}  // namespace
+}  // namespace turnpike
+
+namespace turnpike {
+namespace {
+
+// Credentials that an old renewal wrote for rooms already gone are revoked (coturn rows too) and their relays
+// queued for a kill; those of live rooms stay, now tied to rooms by a foreign key.
+TEST(ApplyMigrations, CredentialsOfRoomsThatAreGoneAreRevokedAndTheRestTiedToRooms) {
+  TempDbPath file;
+  std::span<const Migration> all = embedded_migrations();
+  ASSERT_GE(all.size(), 6u);
+  SqliteDb db = open_raw(file.path());
+  ASSERT_TRUE(apply_migrations(db.get(), all.first(5)).ok());
+  const std::string live(48, 'a');
+  const std::string gone(48, 'b');
+  const std::string key(32, '0');
+  exec(db.get(), ("INSERT INTO rooms VALUES ('" + live + "', 'x', 'y', 1, 1)").c_str());
+  exec(db.get(),
+       ("INSERT INTO turn_credentials VALUES ('kept', '" + live +
+        "', 1, 'r', 'long-term', 'c', 1, 2), ('orphan', '" + gone + "', 1, 'r', 'long-term', 'c', 1, 2)")
+           .c_str());
+  exec(db.get(),
+       ("INSERT INTO turnusers_lt VALUES ('r', 'kept', '" + key + "'), ('r', 'orphan', '" + key + "')")
+           .c_str());
+  exec(db.get(), ("INSERT INTO turn_room_secrets VALUES ('" + gone + "', 'r', 'gone-secret')").c_str());
+  exec(db.get(), "INSERT INTO turn_secret VALUES ('r', 'gone-secret')");
+  ASSERT_TRUE(apply_migrations(db.get(), all).ok());
+  EXPECT_EQ(count_rows(db.get(), "turn_credentials"), 1);
+  EXPECT_EQ(count_rows(db.get(), "turnusers_lt"), 1);
+  EXPECT_EQ(count_rows(db.get(), "turn_room_secrets"), 0);
+  EXPECT_EQ(count_rows(db.get(), "turn_secret"), 0);
+  Result<Statement> stmt = Statement::prepare(db.get(), "SELECT pattern, reason FROM turn_pending_kills");
+  ASSERT_TRUE(stmt.ok());
+  Statement::Run run = stmt->run();
+  std::vector<std::pair<std::string, std::string>> kills;
+  while (*run.step()) kills.emplace_back(run.column_text(0), run.column_text(1));
+  EXPECT_EQ(kills, (std::vector<std::pair<std::string, std::string>>{{"orphan", "room_ended"}}));
+  // With foreign keys on (as turnpiked runs), a credential for a room that is gone is refused.
+  exec(db.get(), "PRAGMA foreign_keys = ON");
+  EXPECT_NE(sqlite3_exec(db.get(),
+                         ("INSERT INTO turn_credentials VALUES ('new', '" + gone +
+                          "', 1, 'r', 'long-term', 'c', 1, 2)")
+                             .c_str(),
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  // The kept row and its coturn row still go with their room (the triggers were rebuilt with the table).
+  exec(db.get(), ("DELETE FROM rooms WHERE roomid = '" + live + "'").c_str());
+  EXPECT_EQ(count_rows(db.get(), "turn_credentials"), 0);
+  EXPECT_EQ(count_rows(db.get(), "turnusers_lt"), 0);
 }
 
 }  // namespace

@@ -68,8 +68,17 @@ class TurnCredentials : public ::testing::TestWithParam<std::string> {
   nlohmann::json issue(const std::string& room, int slot, std::int64_t now) {
     auto issued = issuer_->issue(config_, room, slot, now);
     EXPECT_TRUE(issued.ok()) << issued.error().message;
-    last_expires_ms_ = issued->expires_ms;
-    return nlohmann::json::parse(issued->ice_servers_json);
+    if (!issued.ok() || !issued->has_value()) {
+      ADD_FAILURE() << "no credential for a live room";
+      return nlohmann::json::array({{}, {{"username", ""}, {"credential", ""}}});
+    }
+    last_expires_ms_ = (*issued)->expires_ms;
+    return nlohmann::json::parse((*issued)->ice_servers_json);
+  }
+  // Credentials and coturn rows that would let someone relay for the room.
+  std::int64_t credential_rows(const std::string& room) {
+    return count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + room + "'") +
+           count("SELECT count(*) FROM turn_room_secrets WHERE roomid = '" + room + "'");
   }
   std::int64_t coturn_rows() {
     return count("SELECT count(*) FROM turnusers_lt") + count("SELECT count(*) FROM turn_secret");
@@ -150,7 +159,7 @@ TEST_P(TurnCredentials, DeletingTheRoomRowRevokesItsCoturnRowsAndQueuesAKillPerU
   exec("DELETE FROM rooms WHERE roomid = '" + kRoom + "'");
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kRoom + "'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kOtherRoom + "'"), 1);
-  EXPECT_EQ(coturn_rows(), GetParam() == "long-term" ? 1 : 1);
+  EXPECT_EQ(coturn_rows(), 1);
   auto kills = turn_->pending_kills(100);
   ASSERT_TRUE(kills.ok());
   ASSERT_EQ(kills->size(), 2u);
@@ -190,20 +199,103 @@ TEST_P(TurnCredentials, KillQueueCountFollowsTheQueueRows) {
   EXPECT_EQ(*turn_->pending_kill_count(), real_count());
 }
 
-TEST_P(TurnCredentials, ExpiredCredentialsAreRemovedAndTheirSessionsQueued) {
+TEST_P(TurnCredentials, ExpiryRefusesNewAllocationsButLiveRelaysEndOnlyWithTheRoom) {
   auto servers = issue(kRoom, 1, kNow);
   std::string username = servers[1]["username"];
   auto expired = turn_->expire(last_expires_ms_ - 1, 1000);
   ASSERT_TRUE(expired.ok());
   EXPECT_EQ(*expired, 0);
   expired = turn_->expire(last_expires_ms_, 1000);
+  ASSERT_TRUE(expired.ok()) << expired.error().message;
   EXPECT_EQ(*expired, 1);
+  // No longer handed out, and coturn's row is gone: a new allocation with it gets 401 (in rest mode the
+  // username's own timestamp has passed).
   EXPECT_EQ(count("SELECT count(*) FROM turn_credentials"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt"), 0);
+  // But its live relay is not ended: the room lives, and the call through it goes on.
+  EXPECT_EQ(*turn_->pending_kill_count(), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM turn_expired_credentials WHERE username = '" + username + "'"), 1);
+  expired = turn_->expire(last_expires_ms_ + 1000, 1000);
+  EXPECT_EQ(*expired, 0);
+  EXPECT_EQ(*turn_->pending_kill_count(), 0);
+  // The room ends: now the relay is killed, by its exact username.
+  ASSERT_TRUE(pairing_->delete_room(kRoom).ok());
   auto kills = turn_->pending_kills(100);
+  ASSERT_TRUE(kills.ok());
   ASSERT_EQ(kills->size(), 1u);
   EXPECT_EQ((*kills)[0].pattern, username);
   EXPECT_TRUE((*kills)[0].exact);
+  EXPECT_EQ((*kills)[0].reason, "room_ended");
+  EXPECT_EQ(count("SELECT count(*) FROM turn_expired_credentials"), 0);
+}
+
+// The renewal path (signaling's renew_ice_servers, or a POST /api/rooms/turn answered from a room found
+// earlier) runs in the same loop turn as a DELETE or the sweep, inside the same group commit: it must not
+// leave a valid credential for the room behind.
+TEST_P(TurnCredentials, ADeleteThenARenewalInOneGroupCommitIssuesNothing) {
+  std::string first = issue(kRoom, 1, kNow)[1]["username"];
+  const std::int64_t renewal_at = last_expires_ms_ - 1200 * 1000;  // a third of the lifetime left
+  ASSERT_TRUE(TurnCredentialIssuer::due_for_renewal(config_, last_expires_ms_, renewal_at));
+  issue(kOtherRoom, 1, kNow);
+  const std::int64_t before = coturn_rows();  // one row per room in both modes
+  database_->transactions().enable_grouping([] {});
+  auto deleted = pairing_->delete_room(kRoom);
+  ASSERT_TRUE(deleted.ok() && *deleted);
+  ASSERT_TRUE(database_->transactions().group_open());
+  auto renewed = issuer_->issue(config_, kRoom, 1, renewal_at);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  EXPECT_FALSE(renewed->has_value()) << "renewed for a deleted room";
+  auto other_slot = issuer_->issue(config_, kRoom, 2, renewal_at);
+  ASSERT_TRUE(other_slot.ok()) << other_slot.error().message;
+  EXPECT_FALSE(other_slot->has_value()) << "issued for a deleted room";
+  ASSERT_TRUE(database_->transactions().commit_group().ok());
+  EXPECT_EQ(credential_rows(kRoom), 0);
+  EXPECT_EQ(coturn_rows(), before - 1);
+  auto kills = turn_->pending_kills(100);
+  ASSERT_TRUE(kills.ok());
+  ASSERT_EQ(kills->size(), 1u);
+  EXPECT_EQ((*kills)[0].pattern, first);
+}
+
+TEST_P(TurnCredentials, ASweepThenAnIssueInOneGroupCommitIssuesNothing) {
+  issue(kOtherRoom, 1, kNow);
+  ASSERT_TRUE(pairing_->touch_room(kOtherRoom, kNow + 10'000).ok());
+  database_->transactions().enable_grouping([] {});
+  // kRoom has been idle since kNow: the sweep removes it, kOtherRoom stays.
+  auto swept = pairing_->delete_idle_rooms(kNow + 5'000, 100);
+  ASSERT_TRUE(swept.ok()) << swept.error().message;
+  ASSERT_EQ(*swept, std::vector<std::string>{kRoom});
+  for (int slot : {1, 2}) {
+    auto issued = issuer_->issue(config_, kRoom, slot, kNow + 6'000);
+    ASSERT_TRUE(issued.ok()) << issued.error().message;
+    EXPECT_FALSE(issued->has_value()) << "issued for a swept room, slot " << slot;
+  }
+  ASSERT_TRUE(database_->transactions().commit_group().ok());
+  EXPECT_EQ(credential_rows(kRoom), 0);
+  EXPECT_EQ(coturn_rows(), 1);  // kOtherRoom's turnusers_lt row, or its secret
+  // The live room still gets its credential.
+  auto live = issuer_->issue(config_, kOtherRoom, 2, kNow + 6'000);
+  ASSERT_TRUE(live.ok() && live->has_value());
+  ASSERT_TRUE(database_->transactions().commit_group().ok());
+}
+
+TEST_P(TurnCredentials, TheSchemaTiesCredentialsToLiveRooms) {
+  const std::string gone(48, 'c');
+  EXPECT_NE(sqlite3_exec(database_->handle(),
+                         ("INSERT INTO turn_credentials VALUES ('u', '" + gone +
+                          "', 1, 'example.org', 'long-term', 'pw', 1, 2)")
+                             .c_str(),
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(
+      sqlite3_exec(database_->handle(),
+                   ("INSERT INTO turn_room_secrets VALUES ('" + gone + "', 'example.org', 's')").c_str(),
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(database_->handle(),
+                         ("INSERT INTO turn_expired_credentials VALUES ('u', '" + gone + "', 1)").c_str(),
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
 }
 
 TEST_P(TurnCredentials, SchemaRefusesRowsThatWouldCrashCoturn) {
