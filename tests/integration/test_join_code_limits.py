@@ -106,3 +106,23 @@ def test_health_shows_pendings_to_admin_callers_only(start_daemon):
     keys, body = health_keys(d, {"Origin": "https://app.example"})
     assert keys == public, body
     assert body["rooms"] == 0
+
+
+def test_turn_credentials_per_device_are_bounded_by_its_rooms(start_daemon):
+    """One credential per (room, seat), reused while fresh: a device's live credentials are bounded by
+    limits.max_rooms_per_client (and the credential being replaced)."""
+    from test_turn_api import db_query, issue, new_room, turn_config
+
+    d = start_daemon({**turn_config("long-term", ttl_seconds=600), "limits.max_rooms_per_client": 2,
+                      "limits.rest_rate_per_second": 0})
+    rooms = [new_room(d, "dev-A", "dev-B"), new_room(d, "dev-C", "dev-A")]
+    for _ in range(10):
+        for room in rooms:
+            issue(d, room, "dev-A", ttl_seconds=600)
+    api = Api(d.url)
+    j = next_joinid()
+    api.created(j, "dev-A")
+    assert_error(api.accept(j, "dev-D"), 403, "too_many_rooms")  # no third room, so no third credential
+    rows = db_query(d, "SELECT count(*) FROM turn_credentials c JOIN rooms r ON r.roomid = c.roomid "
+                       "WHERE (c.slot = 1 AND r.client1 = 'dev-A') OR (c.slot = 2 AND r.client2 = 'dev-A')")
+    assert rows == [(2,)], rows
