@@ -228,7 +228,7 @@ void App::finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, 
     if (config_->turn.enabled()) signaling_->renew_ice_servers();
     double now = clock_.monotonic_seconds();
     rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
-    pairing_->prune_limits(*config_, now);
+    pairing_->prune_limits(*config_, now, now_ms);
   }
   // Kills may also have been queued by hand (a room row deleted with sqlite3) or by an earlier run.
   turn_killer_->poke();

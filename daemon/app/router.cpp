@@ -25,6 +25,15 @@ struct Handlers {
 
 enum class Access { anyone, admin };
 
+bool is_admin(const RequestContext& ctx);
+std::optional<Response> browser_refusal(const http::Request& request, const RequestContext& ctx);
+
+// An admin caller as the admin routes accept one (allowed address, not a browser's request): /health shows it
+// the live join-code count, which it hides from everyone else.
+bool admin_view(const http::Request& request, const RequestContext& ctx) {
+  return is_admin(ctx) && !browser_refusal(request, ctx);
+}
+
 // One route: a method on a path. GET routes answer HEAD too. A handler answers through `respond`, at once or
 // in a later loop turn; the synchronous ones (ops, fixed answers) call it before returning.
 struct Route {
@@ -44,8 +53,8 @@ constexpr std::array<Route, 15> kRoutes = {{
        respond(Response::error(426, "upgrade_required").with_header("Upgrade", "websocket"));
      }},
     {"/health", "GET", Access::anyone,
-     [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond&& respond) {
-       respond(h.ops.health(ctx));
+     [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
+       respond(h.ops.health(ctx, admin_view(r, ctx)));
      }},
     {"/rooms", "GET", Access::admin,
      [](const Handlers& h, const http::Request&, const RequestContext&, Respond&& respond) {

@@ -70,12 +70,15 @@ struct LimitsConfig {
   std::int64_t max_connections = 10000;
   std::int64_t max_connections_per_ip = 1000;
   std::int64_t max_pending_codes = 100000;
+  std::int64_t max_pending_codes_per_address = 1000;
+  std::int64_t max_rooms_per_client = 100;
   double rest_rate_per_second = 100;
   double rest_rate_burst = 200;
   double ws_messages_per_second = 50;
   double ws_message_burst = 200;
   std::int64_t ws_rate_strikes = 100;
   double failed_join_per_minute = 30;
+  double failed_join_global_per_minute = 600;
   std::int64_t ipv6_prefix_length = 64;
 };
 

@@ -417,6 +417,13 @@ std::vector<ConfigKey> build_table() {
       integer_key<&C::limits, &LimitsConfig::max_pending_codes>(
           "limits.max_pending_codes", "100000", 1, 100000000, true,
           "Most live join codes; more get 503 too_many_pending_codes."),
+      integer_key<&C::limits, &LimitsConfig::max_pending_codes_per_address>(
+          "limits.max_pending_codes_per_address", "1000", 1, 100000000, true,
+          "Most live join codes created from one client address; more get 429 "
+          "too_many_pending_codes_for_address."),
+      integer_key<&C::limits, &LimitsConfig::max_rooms_per_client>(
+          "limits.max_rooms_per_client", "100", 1, 100000000, true,
+          "Most rooms one device id may be a member of; an accept beyond it gets 403 too_many_rooms."),
       decimal_key<&C::limits, &LimitsConfig::rest_rate_per_second>(
           "limits.rest_rate_per_second", "100", 0, 1e9, true,
           "REST requests per second per client address (token bucket refill); 0 = off."),
@@ -432,7 +439,12 @@ std::vector<ConfigKey> build_table() {
           "Dropped messages within 10 s after which a connection is closed with 1008."),
       decimal_key<&C::limits, &LimitsConfig::failed_join_per_minute>(
           "limits.failed_join_per_minute", "30", 0, 1e9, true,
-          "Failed (404) accept/check attempts per minute per client address; 0 = off."),
+          "Join-code guesses per minute per client address: every create and every failed (404) accept/check "
+          "spends one; 0 = off."),
+      decimal_key<&C::limits, &LimitsConfig::failed_join_global_per_minute>(
+          "limits.failed_join_global_per_minute", "600", 0, 1e9, true,
+          "Failed (404) accept/check attempts per minute from all addresses together (creates are not "
+          "counted); 0 = off."),
       integer_key<&C::limits, &LimitsConfig::ipv6_prefix_length>(
           "limits.ipv6_prefix_length", "64", 16, 128, true,
           "Per-address limits count an IPv6 client under its network of this many bits (one subscriber "

@@ -18,18 +18,22 @@
 
 namespace turnpike {
 
-http::Response OpsApi::health(const RequestContext& ctx) {
+http::Response OpsApi::health(const RequestContext& ctx, bool admin) {
   bool writable = ports_.database.probe_writable().ok();
-  auto counts = ports_.store.counts(ctx.now_ms);
+  auto rooms = ports_.store.room_count();
   nlohmann::ordered_json body = {
       {"status", writable ? "ok" : "unavailable"},
-      {"rooms", counts ? counts->rooms : 0},
+      {"rooms", rooms ? *rooms : 0},
       {"connections", ports_.host.connection_count()},
-      {"pendings", counts ? counts->pendings : 0},
-      {"uptimeSeconds", static_cast<std::int64_t>(std::floor(ports_.host.uptime_seconds()))},
-      {"version", kVersion},
-      {"timestamp", format_iso8601_ms(ctx.now_ms)},
   };
+  if (admin) {
+    // Live codes are counted over the exp_ms index: bounded by limits.max_pending_codes, and admins only.
+    auto live = ports_.store.live_pending_count(ctx.now_ms);
+    body["pendings"] = live ? *live : 0;
+  }
+  body["uptimeSeconds"] = static_cast<std::int64_t>(std::floor(ports_.host.uptime_seconds()));
+  body["version"] = kVersion;
+  body["timestamp"] = format_iso8601_ms(ctx.now_ms);
   if (ctx.config.turn.enabled()) {
     auto pending = ports_.turn_store.pending_kill_count();
     body["turnKillsPending"] = pending ? *pending : -1;

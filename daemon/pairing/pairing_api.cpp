@@ -79,20 +79,22 @@ Response internal_error(std::string_view operation, const std::string& why) {
 PairingApi::PairingApi(PairingRepository& repository, Signaling& signaling, Metrics& metrics)
     : repository_(repository), signaling_(signaling), metrics_(metrics) {}
 
-static RateSettings failed_join_rate(const Config& config) {
-  return {config.limits.failed_join_per_minute / 60.0, config.limits.failed_join_per_minute};
+// Both budgets are counted under one metrics kind ("failed_join"); the log line tells which one refused.
+static http::Response budget_refusal(Metrics& metrics, const RequestContext& ctx,
+                                     const JoinBudget::Refusal& refusal) {
+  metrics.count_rate_limited("failed_join");
+  log_warn("failed_join_limited").kv("peer", ctx.peer.to_string()).kv("budget", refusal.scope);
+  return http::rate_limited(refusal.retry_after_seconds);
 }
 
-std::optional<Response> PairingApi::failed_join_blocked(const RequestContext& ctx) {
-  auto rate = failed_join_rate(ctx.config);
-  if (failed_joins_.has_token(ctx.limit_key, rate, ctx.now)) return std::nullopt;
-  metrics_.count_rate_limited("failed_join");
-  log_warn("failed_join_limited").kv("peer", ctx.peer.to_string());
-  return http::rate_limited(failed_joins_.seconds_until_token(ctx.limit_key, rate, ctx.now));
+std::optional<Response> PairingApi::join_refused(const RequestContext& ctx) {
+  auto refusal = join_budget_.join_blocked(ctx.config, ctx.limit_key, ctx.now);
+  if (!refusal) return std::nullopt;
+  return budget_refusal(metrics_, ctx, *refusal);
 }
 
 void PairingApi::count_failed_join(const RequestContext& ctx) {
-  (void)failed_joins_.try_take(ctx.limit_key, failed_join_rate(ctx.config), ctx.now);
+  join_budget_.count_failed_join(ctx.config, ctx.limit_key, ctx.now);
 }
 
 // A successful read counts as activity: the answer goes out once the room is marked active (a failed touch
@@ -118,6 +120,14 @@ void PairingApi::create(const http::Request& request, const RequestContext& ctx,
                                     {"details", expires_details(ctx.config.pairing.max_expires_seconds)}};
     return respond(Response::json(400, to_json_text(error)));
   }
+  // Every create spends the address's join-code budget, whatever its outcome: a 409 tells whether a code is
+  // live, so creates are guesses too.
+  if (auto refusal = join_budget_.spend_create(ctx.config, ctx.limit_key, ctx.now)) {
+    return respond(budget_refusal(metrics_, ctx, *refusal));
+  }
+  if (live_codes_.full(ctx.limit_key, ctx.now_ms, ctx.config.limits.max_pending_codes_per_address)) {
+    return respond(Response::error(429, "too_many_pending_codes_for_address"));
+  }
   std::int64_t exp_ms = ctx.now_ms + *seconds * 1000;
   auto client1 = (*body)["client1"].get<std::string>();
 
@@ -129,9 +139,10 @@ void PairingApi::create(const http::Request& request, const RequestContext& ctx,
           return respond(Response::error(503, "too_many_pending_codes"));
         repository_.create_pending(
             std::move(joinid), std::move(client1), ctx.now_ms, exp_ms,
-            [exp_ms, respond = std::move(respond)](Result<CreateOutcome> outcome) {
+            [this, key = ctx.limit_key, exp_ms, respond = std::move(respond)](Result<CreateOutcome> outcome) {
               if (!outcome) return respond(internal_error("create", outcome.error().message));
               if (*outcome == CreateOutcome::conflict) return respond(Response::error(409, "conflict"));
+              live_codes_.add(key, exp_ms);
               respond(Response::json(201, R"({"ok":true,"exp":")" + format_iso8601_ms(exp_ms) + "\"}"));
             });
       });
@@ -143,10 +154,10 @@ void PairingApi::accept(const http::Request& request, const RequestContext& ctx,
   std::string joinid;
   if (auto error = joinid_error(*body, ctx.config, joinid)) return respond(std::move(*error));
   if (auto error = id_field_error(*body, "client2", ctx.config)) return respond(std::move(*error));
-  if (auto blocked = failed_join_blocked(ctx)) return respond(std::move(*blocked));
+  if (auto blocked = join_refused(ctx)) return respond(std::move(*blocked));
 
   repository_.accept(std::move(joinid), (*body)["client2"].get<std::string>(), ctx.now_ms,
-                     random_hex(kRoomIdBytes),
+                     random_hex(kRoomIdBytes), ctx.config.limits.max_rooms_per_client,
                      [this, ctx, respond = std::move(respond)](Result<AcceptOutcome> outcome) {
                        if (!outcome) return respond(internal_error("accept", outcome.error().message));
                        switch (outcome->kind) {
@@ -154,6 +165,8 @@ void PairingApi::accept(const http::Request& request, const RequestContext& ctx,
                            return respond(Response::json(200, R"({"roomid":")" + outcome->roomid + "\"}"));
                          case AcceptOutcome::Kind::conflict:
                            return respond(Response::error(409, "conflict"));
+                         case AcceptOutcome::Kind::too_many_rooms:
+                           return respond(Response::error(403, "too_many_rooms"));
                          case AcceptOutcome::Kind::not_found:
                            break;
                        }
@@ -168,7 +181,7 @@ void PairingApi::check(const http::Request& request, const RequestContext& ctx, 
   std::string joinid;
   if (auto error = joinid_error(*body, ctx.config, joinid)) return respond(std::move(*error));
   if (auto error = id_field_error(*body, "client1", ctx.config)) return respond(std::move(*error));
-  if (auto blocked = failed_join_blocked(ctx)) return respond(std::move(*blocked));
+  if (auto blocked = join_refused(ctx)) return respond(std::move(*blocked));
 
   repository_.check(std::move(joinid), (*body)["client1"].get<std::string>(), ctx.now_ms,
                     [this, ctx, respond = std::move(respond)](Result<CheckOutcome> outcome) mutable {
@@ -380,8 +393,9 @@ void PairingApi::end_rooms(const std::vector<std::string>& roomids, std::string_
   if (!roomids.empty()) rooms_ended_();
 }
 
-void PairingApi::prune_limits(const Config& config, double now) {
-  failed_joins_.prune(failed_join_rate(config), now);
+void PairingApi::prune_limits(const Config& config, double now, std::int64_t now_ms) {
+  join_budget_.prune(config, now);
+  live_codes_.prune(now_ms);
 }
 
 }  // namespace turnpike

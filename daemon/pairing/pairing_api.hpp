@@ -10,10 +10,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/rate_limiter.hpp"
 #include "http/request.hpp"
 #include "http/request_context.hpp"
 #include "http/response.hpp"
+#include "pairing/join_budget.hpp"
+#include "pairing/live_code_quota.hpp"
 
 namespace turnpike {
 
@@ -48,10 +49,13 @@ class PairingApi {
   // when either step was full, so the caller runs the next step soon instead of a sweep interval later.
   void sweep(const Config& config, std::int64_t now_ms, std::int64_t batch_rows,
              std::function<void(bool more)> done);
-  void prune_limits(const Config& config, double now);
+  // Forgets the budgets and live-code counts that no longer limit anyone (now: monotonic, now_ms: wall
+  // clock).
+  void prune_limits(const Config& config, double now, std::int64_t now_ms);
 
  private:
-  std::optional<http::Response> failed_join_blocked(const RequestContext& ctx);
+  // 429 when the address's join-code budget or the global failed-join budget is spent.
+  std::optional<http::Response> join_refused(const RequestContext& ctx);
   void count_failed_join(const RequestContext& ctx);
   // Members of these rooms get room_closed with `reason`; their TURN sessions are queued for ending.
   void end_rooms(const std::vector<std::string>& roomids, std::string_view reason);
@@ -61,7 +65,8 @@ class PairingApi {
   PairingRepository& repository_;
   Signaling& signaling_;
   Metrics& metrics_;
-  AddressRateLimiter failed_joins_;
+  JoinBudget join_budget_;
+  LiveCodeQuota live_codes_;  // per creating address
   std::unordered_map<std::string, std::int64_t> occupied_touched_ms_;
   std::function<void()> rooms_ended_ = [] {};
   TurnCredentialIssuer* turn_issuer_ = nullptr;  // rooms kept alive by members

@@ -15,7 +15,8 @@ struct RoomRow {
 enum class CreateOutcome { created, conflict };
 
 struct AcceptOutcome {
-  enum class Kind { accepted, not_found, conflict } kind;
+  // too_many_rooms: client1 or client2 is already in its most rooms (nothing changed).
+  enum class Kind { accepted, not_found, conflict, too_many_rooms } kind;
   std::string roomid;  // set when accepted
 };
 

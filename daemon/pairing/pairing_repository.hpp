@@ -28,9 +28,10 @@ class PairingRepository {
   virtual void create_pending(std::string joinid, std::string client1, std::int64_t now_ms,
                               std::int64_t exp_ms, Done<CreateOutcome> done) = 0;
   // Accepts a live, not yet accepted pending: records client2 and new_roomid and creates the room.
-  // Already accepted: conflict, nothing changes. No live pending: not_found.
+  // Already accepted: conflict, nothing changes. No live pending: not_found. When client1 or client2 is
+  // already a member of max_rooms_per_client rooms (0 = no cap): too_many_rooms, nothing changes.
   virtual void accept(std::string joinid, std::string client2, std::int64_t now_ms, std::string new_roomid,
-                      Done<AcceptOutcome> done) = 0;
+                      std::int64_t max_rooms_per_client, Done<AcceptOutcome> done) = 0;
   // For a live pending with this joinid AND client1: waiting until accepted; then ready with its roomid, and
   // the pending is deleted. Anything else: not_found.
   virtual void check(std::string joinid, std::string client1, std::int64_t now_ms,

@@ -28,6 +28,8 @@ struct PairingStore::Statements {
   Statement delete_idle_rooms;
   Statement counts;
   Statement live_pending_count;
+  Statement rooms_of_client;
+  Statement room_count;
 
   static Result<std::unique_ptr<Statements>> prepare(Database& database);
 };
@@ -117,6 +119,11 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
        "SELECT (SELECT count(*) FROM pendings WHERE exp_ms > ?1), "
        "(SELECT value FROM turnpike_row_counts WHERE name = 'rooms')"},
       {&s->live_pending_count, "SELECT count(*) FROM pendings WHERE exp_ms > ?1"},
+      // Stops at the cap (?2), so it reads at most that many index entries.
+      {&s->rooms_of_client,
+       "SELECT count(*) FROM (SELECT 1 FROM rooms WHERE client1 = ?1 UNION ALL "
+       "SELECT 1 FROM rooms WHERE client2 = ?1 AND client1 <> ?1 LIMIT ?2)"},
+      {&s->room_count, "SELECT value FROM turnpike_row_counts WHERE name = 'rooms'"},
   };
   for (const auto& [target, sql] : table) {
     Result<Statement> stmt = Statement::prepare(database.handle(), sql);
@@ -147,8 +154,17 @@ Result<CreateOutcome> PairingStore::create_pending(std::string_view joinid, std:
   return inserted ? CreateOutcome::created : CreateOutcome::conflict;
 }
 
+Result<bool> PairingStore::client_has_most_rooms(std::string_view client, std::int64_t max_rooms) {
+  Statement::Run run = stmts_->rooms_of_client.run();
+  run.bind_text(1, client).bind_int64(2, max_rooms);
+  Result<bool> row = run.step();
+  if (!row) return row.error();
+  return *row && run.column_int64(0) >= max_rooms;
+}
+
 Result<AcceptOutcome> PairingStore::accept(std::string_view joinid, std::string_view client2,
-                                           std::int64_t now_ms, std::string_view new_roomid) {
+                                           std::int64_t now_ms, std::string_view new_roomid,
+                                           std::int64_t max_rooms_per_client) {
   Result<Transaction> tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
   std::string client1;
@@ -160,6 +176,13 @@ Result<AcceptOutcome> PairingStore::accept(std::string_view joinid, std::string_
     if (!*row) return AcceptOutcome{AcceptOutcome::Kind::not_found, {}};
     if (run.column_int64(1) != 0) return AcceptOutcome{AcceptOutcome::Kind::conflict, {}};
     client1 = run.column_text(0);
+  }
+  if (max_rooms_per_client > 0) {
+    for (std::string_view client : {std::string_view(client1), client2}) {
+      Result<bool> full = client_has_most_rooms(client, max_rooms_per_client);
+      if (!full) return full.error();
+      if (*full) return AcceptOutcome{AcceptOutcome::Kind::too_many_rooms, {}};
+    }
   }
   {
     Statement::Run run = stmts_->mark_accepted.run();
@@ -336,6 +359,14 @@ Result<StoreCounts> PairingStore::counts(std::int64_t now_ms) {
   if (!row) return row.error();
   if (!*row) return make_error("counts: no row");
   return StoreCounts{run.column_int64(0), run.column_int64(1)};
+}
+
+Result<std::int64_t> PairingStore::room_count() {
+  Statement::Run run = stmts_->room_count.run();
+  Result<bool> row = run.step();
+  if (!row) return row.error();
+  if (!*row) return make_error("room_count: no row");
+  return run.column_int64(0);
 }
 
 Result<std::int64_t> PairingStore::live_pending_count(std::int64_t now_ms) {

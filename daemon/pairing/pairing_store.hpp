@@ -45,9 +45,10 @@ class PairingStore {
 
   // Accepts a live, not yet accepted pending: records client2 and new_roomid on it and creates the room
   // (created_ms = last_active_ms = now_ms). Already accepted: conflict, nothing changes. No live pending:
-  // not_found.
+  // not_found. When max_rooms_per_client > 0 and client1 or client2 is already a member of that many rooms:
+  // too_many_rooms, nothing changes.
   Result<AcceptOutcome> accept(std::string_view joinid, std::string_view client2, std::int64_t now_ms,
-                               std::string_view new_roomid);
+                               std::string_view new_roomid, std::int64_t max_rooms_per_client = 0);
 
   // For a live pending with this joinid AND client1: waiting until accepted; then ready with the roomid that
   // accept stored on this pending, and the pending is deleted. Anything else: not_found.
@@ -69,9 +70,14 @@ class PairingStore {
   Result<std::vector<std::string>> delete_idle_rooms(std::int64_t idle_before_ms, std::int64_t limit);
 
   Result<StoreCounts> counts(std::int64_t now_ms);
+  // The number of rooms, read from the row-count table (O(1), for the public /health).
+  Result<std::int64_t> room_count();
   Result<std::int64_t> live_pending_count(std::int64_t now_ms);
 
  private:
+  // True when `client` is client1 or client2 of at least max_rooms rooms (reads at most max_rooms entries).
+  Result<bool> client_has_most_rooms(std::string_view client, std::int64_t max_rooms);
+
   std::unique_ptr<Statements> stmts_;
 };
 

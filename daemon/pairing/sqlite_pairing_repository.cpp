@@ -14,8 +14,9 @@ void SqlitePairingRepository::create_pending(std::string joinid, std::string cli
 }
 
 void SqlitePairingRepository::accept(std::string joinid, std::string client2, std::int64_t now_ms,
-                                     std::string new_roomid, Done<AcceptOutcome> done) {
-  done(store_.accept(joinid, client2, now_ms, new_roomid));
+                                     std::string new_roomid, std::int64_t max_rooms_per_client,
+                                     Done<AcceptOutcome> done) {
+  done(store_.accept(joinid, client2, now_ms, new_roomid, max_rooms_per_client));
 }
 
 void SqlitePairingRepository::check(std::string joinid, std::string client1, std::int64_t now_ms,

@@ -18,7 +18,7 @@ class SqlitePairingRepository final : public PairingRepository {
   void create_pending(std::string joinid, std::string client1, std::int64_t now_ms, std::int64_t exp_ms,
                       Done<CreateOutcome> done) override;
   void accept(std::string joinid, std::string client2, std::int64_t now_ms, std::string new_roomid,
-              Done<AcceptOutcome> done) override;
+              std::int64_t max_rooms_per_client, Done<AcceptOutcome> done) override;
   void check(std::string joinid, std::string client1, std::int64_t now_ms, Done<CheckOutcome> done) override;
   void find_room(std::string roomid, Done<std::optional<RoomRow>> done) override;
   void touch_room(std::string roomid, std::int64_t now_ms, Done<void> done) override;

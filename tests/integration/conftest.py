@@ -35,6 +35,9 @@ class Daemon:
         self.log_path = self.workdir / "turnpiked.log"
         # No admin socket unless a test asks for one (unix socket paths are limited to 107 bytes).
         self.settings = {"server.listen": "127.0.0.1:0", "database.path": str(self.db_path), "admin.socket": ""}
+        # Every create spends the per-address join-code budget (30 a minute by default) and every test runs from
+        # 127.0.0.1, so tests get a budget that pairing flows cannot exhaust; the tests of the budget set their own.
+        self.settings["limits.failed_join_per_minute"] = 1000000
         self.settings.update(settings)
         self.write_config(self.settings)
         self.proc = None

@@ -198,10 +198,10 @@ def failed_join_daemon(start_daemon, budget=3):
 
 
 def test_failed_joins_over_budget_block_even_a_valid_accept(start_daemon):
-    d = failed_join_daemon(start_daemon)
+    d = failed_join_daemon(start_daemon, budget=4)
     api = Api(d.url)
     j = next_joinid()
-    api.created(j, "dev-A")
+    api.created(j, "dev-A")  # spends one of the 4: three failed joins are left
     assert_error(api.accept("111111", "dev-B"), 404, "not_found_or_expired")
     assert_error(api.check("111112", "dev-A"), 404, "not_found_or_expired")
     assert_error(api.accept("111113", "dev-B"), 404, "not_found_or_expired")
@@ -217,9 +217,14 @@ def test_failed_joins_over_budget_block_even_a_valid_accept(start_daemon):
 def test_only_404s_of_accept_and_check_count_against_the_failed_join_budget(start_daemon):
     d = failed_join_daemon(start_daemon)
     api = Api(d.url)
-    for _ in range(5):  # successful accepts and checks, 204 checks
+
+    def created_elsewhere(j, n):  # creates spend their own address's budget: make them from other addresses
+        with session_from(f"127.0.0.{10 + n}") as s:
+            Api(d.url, s).created(j, "dev-A")
+
+    for n in range(5):  # successful accepts and checks, 204 checks
         j = next_joinid()
-        api.created(j, "dev-A")
+        created_elsewhere(j, n)
         assert api.check(j, "dev-A").status_code == 204
         roomid = api.accepted(j, "dev-B")
         assert api.checked(j, "dev-A") == roomid
@@ -228,7 +233,7 @@ def test_only_404s_of_accept_and_check_count_against_the_failed_join_budget(star
         assert_error(api.check("123456", ""), 400, "missing_client1")
         assert_error(api.get_room("nope"), 404, "not_found")
     j = next_joinid()
-    api.created(j, "dev-A")
+    created_elsewhere(j, 5)
     api.accepted(j, "dev-B")
     for _ in range(5):
         assert_error(api.accept(j, "dev-C"), 409, "conflict")

@@ -33,7 +33,7 @@ class DeferredRepository final : public PairingRepository {
                       Done<CreateOutcome> done) override {
     later("create_pending " + joinid + " " + client1, create_result, std::move(done));
   }
-  void accept(std::string joinid, std::string client2, std::int64_t, std::string,
+  void accept(std::string joinid, std::string client2, std::int64_t, std::string, std::int64_t,
               Done<AcceptOutcome> done) override {
     later("accept " + joinid + " " + client2, accept_result, std::move(done));
   }
@@ -208,6 +208,59 @@ TEST_F(PairingApiTest, AFailedJoinCountsWhenTheRepositoryAnswersNotFound) {
   ASSERT_TRUE(answer_.has_value());
   EXPECT_EQ(answer_->status, 429);
   EXPECT_TRUE(repository_.take_calls().empty());
+}
+
+TEST_F(PairingApiTest, ACreateSpendsTheJoinBudgetOfItsAddress) {
+  config_.limits.failed_join_per_minute = 1;
+  api_.create(post("/api/rooms", R"({"joinid":"123456","client1":"device-1","expiresInSeconds":1})"),
+              context(), keep_answer());
+  while (repository_.run_next()) {
+  }
+  ASSERT_TRUE(answer_.has_value());
+  EXPECT_EQ(answer_->status, 201);
+
+  // Neither a create nor an accept from this address goes ahead until the budget refills.
+  repository_.take_calls();
+  api_.create(post("/api/rooms", R"({"joinid":"123457","client1":"device-1","expiresInSeconds":1})"),
+              context(), keep_answer());
+  ASSERT_TRUE(answer_.has_value());
+  EXPECT_EQ(answer_->status, 429);
+  api_.accept(post("/api/rooms/accept", R"({"joinid":"123456","client2":"device-2"})"), context(),
+              keep_answer());
+  ASSERT_TRUE(answer_.has_value());
+  EXPECT_EQ(answer_->status, 429);
+  EXPECT_TRUE(repository_.take_calls().empty());
+}
+
+TEST_F(PairingApiTest, LiveCodesPerAddressAreCappedBeforeTheRepositoryIsAsked) {
+  config_.limits.max_pending_codes_per_address = 2;
+  for (const char* joinid : {"100001", "100002"}) {
+    api_.create(post("/api/rooms", std::string(R"({"joinid":")") + joinid +
+                                       R"(","client1":"device-1","expiresInSeconds":60})"),
+                context(), keep_answer());
+    while (repository_.run_next()) {
+    }
+    ASSERT_TRUE(answer_.has_value());
+    EXPECT_EQ(answer_->status, 201);
+  }
+  repository_.take_calls();
+  api_.create(post("/api/rooms", R"({"joinid":"100003","client1":"device-1","expiresInSeconds":60})"),
+              context(), keep_answer());
+  ASSERT_TRUE(answer_.has_value());
+  EXPECT_EQ(answer_->status, 429);
+  EXPECT_EQ(json::parse(answer_->body), (json{{"error", "too_many_pending_codes_for_address"}}));
+  EXPECT_TRUE(repository_.take_calls().empty());
+}
+
+TEST_F(PairingApiTest, TooManyRoomsAnswers403) {
+  repository_.accept_result = AcceptOutcome{AcceptOutcome::Kind::too_many_rooms, ""};
+  api_.accept(post("/api/rooms/accept", R"({"joinid":"123456","client2":"device-2"})"), context(),
+              keep_answer());
+  while (repository_.run_next()) {
+  }
+  ASSERT_TRUE(answer_.has_value());
+  EXPECT_EQ(answer_->status, 403);
+  EXPECT_EQ(json::parse(answer_->body), (json{{"error", "too_many_rooms"}}));
 }
 
 TEST_F(PairingApiTest, CheckAnswersTheRoomAfterTouchingIt) {

@@ -534,5 +534,35 @@ TEST_F(PairingStoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_EQ(check("222222", "carol", 8000).kind, Check::waiting);
 }
 
+// ---- per-client caps
+
+TEST_F(PairingStoreTest, RoomsPerClientAreCappedOnBothSides) {
+  auto accept_capped = [this](const char* joinid, const char* client1, const char* client2, unsigned n) {
+    EXPECT_EQ(create(joinid, client1, 1000, 100000), CreateOutcome::created);
+    Result<AcceptOutcome> r = store_->accept(joinid, client2, 2000, rid(n), 2);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? r->kind : Accept::not_found;
+  };
+  EXPECT_EQ(accept_capped("200001", "alice", "bob", 1), Accept::accepted);
+  EXPECT_EQ(accept_capped("200002", "carol", "alice", 2), Accept::accepted);
+  EXPECT_EQ(accept_capped("200003", "alice", "dave", 3), Accept::too_many_rooms);  // client1 is full
+  EXPECT_EQ(accept_capped("200004", "erin", "alice", 4), Accept::too_many_rooms);  // client2 is full
+  EXPECT_EQ(accept_capped("200005", "bob", "erin", 5), Accept::accepted);
+  EXPECT_FALSE(room(rid(3)).has_value());
+  EXPECT_EQ(check("200003", "alice", 3000).kind, Check::waiting);  // the refused accept changed nothing
+  ASSERT_TRUE(store_->delete_room(rid(1)).ok());
+  Result<AcceptOutcome> again = store_->accept("200003", "dave", 4000, rid(6), 2);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->kind, Accept::accepted);
+}
+
+TEST_F(PairingStoreTest, RoomCountReadsTheCountTable) {
+  pair("300001", "alice", "bob", rid(1));
+  pair("300002", "alice", "carol", rid(2));
+  Result<std::int64_t> rooms = store_->room_count();
+  ASSERT_TRUE(rooms.ok());
+  EXPECT_EQ(*rooms, 2);
+}
+
 }  // namespace
 }  // namespace turnpike
