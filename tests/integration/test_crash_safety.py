@@ -170,7 +170,8 @@ class FakeCredentials:
 
 @pytest.mark.parametrize("mode", ["long-term", "rest"])
 def test_sigkill_under_load_loses_nothing_acknowledged(turn_stack, mode):
-    stack = turn_stack(mode, {"limits.rest_rate_per_second": 0, "limits.failed_join_per_minute": 0})
+    stack = turn_stack(mode, {"limits.rest_rate_per_second": 0, "limits.failed_join_per_minute": 0,
+                              "limits.max_pending_codes_per_address": 1000000})
     daemon = stack.daemon
     rng = random.Random(20261207)
     acknowledged = 0
