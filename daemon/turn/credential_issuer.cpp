@@ -27,7 +27,7 @@ bool TurnCredentialIssuer::due_for_renewal(const Config& config, std::int64_t ex
 Result<std::optional<IceCredentials>> TurnCredentialIssuer::issue(const Config& config,
                                                                   const std::string& roomid, int slot,
                                                                   std::int64_t now_ms) {
-  auto current = store_.newest(roomid, slot, now_ms);
+  auto current = store_.newest(roomid, slot, now_ms, config.turn.realm, to_string(config.turn.mode));
   if (!current) return current.error();
 
   TurnCredential credential;

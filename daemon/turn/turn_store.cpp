@@ -10,6 +10,7 @@ struct TurnStore::Statements {
   Statement insert_credential;
   Statement insert_user;
   Statement find_secret;
+  Statement delete_room_secret;
   Statement insert_room_secret;
   Statement insert_coturn_secret;
   Statement keep_expired;
@@ -32,13 +33,16 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
   const Sql all[] = {
       {&s->newest,
        "SELECT username, credential, created_ms, expires_ms FROM turn_credentials "
-       "WHERE roomid = ?1 AND slot = ?2 AND expires_ms > ?3 ORDER BY expires_ms DESC LIMIT 1"},
+       "WHERE roomid = ?1 AND slot = ?2 AND expires_ms > ?3 AND realm = ?4 AND mode = ?5 "
+       "ORDER BY expires_ms DESC LIMIT 1"},
       {&s->insert_credential,
        "INSERT INTO turn_credentials (username, roomid, slot, realm, mode, credential, created_ms, "
        "expires_ms) "
        "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM rooms WHERE roomid = ?2)"},
       {&s->insert_user, "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES (?1, ?2, ?3)"},
-      {&s->find_secret, "SELECT secret FROM turn_room_secrets WHERE roomid = ?1"},
+      {&s->find_secret, "SELECT secret, realm FROM turn_room_secrets WHERE roomid = ?1"},
+      // Its trigger removes the secret from coturn's turn_secret too.
+      {&s->delete_room_secret, "DELETE FROM turn_room_secrets WHERE roomid = ?1"},
       {&s->insert_room_secret,
        "INSERT INTO turn_room_secrets (roomid, realm, secret) "
        "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM rooms WHERE roomid = ?1)"},
@@ -69,9 +73,10 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
 }
 
 Result<std::optional<TurnCredential>> TurnStore::newest(std::string_view roomid, int slot,
-                                                        std::int64_t now_ms) {
+                                                        std::int64_t now_ms, std::string_view realm,
+                                                        std::string_view mode) {
   auto run = stmts_->newest.run();
-  run.bind_text(1, roomid).bind_int64(2, slot).bind_int64(3, now_ms);
+  run.bind_text(1, roomid).bind_int64(2, slot).bind_int64(3, now_ms).bind_text(4, realm).bind_text(5, mode);
   auto row = run.step();
   if (!row) return row.error();
   if (!*row) return std::optional<TurnCredential>{};
@@ -125,12 +130,19 @@ Result<std::optional<std::string>> TurnStore::room_secret(std::string_view roomi
                                                           std::string_view new_secret) {
   auto tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
+  bool replace = false;
   {
     auto run = stmts_->find_secret.run();
     run.bind_text(1, roomid);
     auto row = run.step();
     if (!row) return row.error();
-    if (*row) return std::optional<std::string>(run.column_text(0));
+    if (*row && run.column_text(1) == realm) return std::optional<std::string>(run.column_text(0));
+    replace = *row;  // a secret of the realm before turn.realm changed: coturn no longer uses it
+  }
+  if (replace) {
+    auto run = stmts_->delete_room_secret.run();
+    run.bind_text(1, roomid);
+    if (auto ok = run.run_to_completion(); !ok) return ok.error();
   }
   {
     auto run = stmts_->insert_room_secret.run();

@@ -36,8 +36,10 @@ class TurnStore {
   static Result<std::unique_ptr<TurnStore>> open(Database& database);
   ~TurnStore();
 
-  // The newest credential of (room, slot) that is still valid at now_ms.
-  Result<std::optional<TurnCredential>> newest(std::string_view roomid, int slot, std::int64_t now_ms);
+  // The newest credential of (room, slot) that is still valid at now_ms and was issued under this realm and
+  // mode (one issued before turn.realm or turn.mode changed is refused by coturn now).
+  Result<std::optional<TurnCredential>> newest(std::string_view roomid, int slot, std::int64_t now_ms,
+                                               std::string_view realm, std::string_view mode);
   // The writes below take the room from the rows visible now, in the same statement: when its row is gone
   // (deleted earlier in this group commit, or by a sweep) they write nothing and answer false / nullopt.
   // long-term: the credential row and coturn's turnusers_lt row, in one transaction.
@@ -46,7 +48,8 @@ class TurnStore {
   // rest: the credential row; the room's secret must exist (room_secret).
   Result<bool> insert_rest(std::string_view roomid, int slot, std::string_view realm,
                            const TurnCredential& c);
-  // rest: the room's secret, created (and mirrored into coturn's turn_secret) on first use.
+  // rest: the room's secret for `realm`, created (and mirrored into coturn's turn_secret) on first use, and
+  // replaced when it was made for another realm (turn.realm changed).
   Result<std::optional<std::string>> room_secret(std::string_view roomid, std::string_view realm,
                                                  std::string_view new_secret);
   // Moves the `limit` oldest credentials that expired at or before now_ms to turn_expired_credentials, in one

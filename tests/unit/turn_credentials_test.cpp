@@ -142,6 +142,35 @@ TEST_P(TurnCredentials, StableUntilAThirdOfTheLifetimeIsLeftThenRenewed) {
   EXPECT_FALSE(TurnCredentialIssuer::due_for_renewal(config_, first_expiry, first_expiry - 1201 * 1000));
 }
 
+TEST_P(TurnCredentials, ANewRealmOrModeGetsANewCredentialUnderIt) {
+  // coturn refuses a credential of the realm or mode before a change, so it must not be handed out again.
+  auto before = issue(kRoom, 1, kNow);
+  config_.turn.realm = "other.example.org";
+  auto after_realm = issue(kRoom, 1, kNow + 1000);
+  EXPECT_NE(after_realm[1]["username"], before[1]["username"]);
+  EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kRoom +
+                  "' AND realm = 'other.example.org'"),
+            1);
+  if (GetParam() == "rest") {
+    // The room's secret is made again under the new realm; coturn keeps no secret of the old one.
+    EXPECT_EQ(count("SELECT count(*) FROM turn_room_secrets WHERE roomid = '" + kRoom +
+                    "' AND realm = 'other.example.org'"),
+              1);
+    EXPECT_EQ(count("SELECT count(*) FROM turn_secret WHERE realm = 'example.org'"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM turn_secret WHERE realm = 'other.example.org'"), 1);
+  } else {
+    EXPECT_EQ(count("SELECT count(*) FROM turnusers_lt WHERE realm = 'other.example.org'"), 1);
+  }
+  EXPECT_EQ(issue(kRoom, 1, kNow + 2000), after_realm);  // and that one is stable again
+
+  config_.turn.mode = GetParam() == "rest" ? TurnMode::long_term : TurnMode::rest;
+  auto after_mode = issue(kRoom, 1, kNow + 3000);
+  EXPECT_NE(after_mode[1]["username"], after_realm[1]["username"]);
+  EXPECT_EQ(count("SELECT count(*) FROM turn_credentials WHERE roomid = '" + kRoom + "' AND mode = '" +
+                  std::string(to_string(config_.turn.mode)) + "'"),
+            1);
+}
+
 TEST_P(TurnCredentials, DevicesOfARoomGetDifferentCredentials) {
   auto one = issue(kRoom, 1, kNow);
   auto two = issue(kRoom, 2, kNow);
