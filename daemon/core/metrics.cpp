@@ -178,6 +178,10 @@ std::string Metrics::render(const Gauges& g) const {
     out += "turnpike_turn_kills_total{result=\"failed\"} " + std::to_string(turn_kills_failed_) + "\n";
     header(out, "turnpike_turn_sessions_killed_total", "counter", "Live relay sessions ended in coturn.");
     out += "turnpike_turn_sessions_killed_total " + std::to_string(turn_sessions_killed_) + "\n";
+    header(
+        out, "turnpike_turn_sessions_unconfirmed_total", "counter",
+        "Sessions a verification listing still showed after their kill (cancelled again, kill kept queued).");
+    out += "turnpike_turn_sessions_unconfirmed_total " + std::to_string(turn_sessions_unconfirmed_) + "\n";
   }
   return out;
 }

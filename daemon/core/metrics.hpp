@@ -42,6 +42,8 @@ class Metrics {
   // `kills` queued kills (rooms or credentials) done, or one attempt failed; `sessions_killed` ended in
   // coturn.
   void count_turn_kill(bool ok, std::size_t sessions_killed, std::size_t kills);
+  // Sessions still (or newly) listed by the verification listing after their kill; cancelled again.
+  void count_turn_sessions_unconfirmed(std::size_t sessions) { turn_sessions_unconfirmed_ += sessions; }
 
   std::uint64_t rate_limited(std::string_view kind) const;
   std::uint64_t turn_kill_failures() const { return turn_kills_failed_; }
@@ -71,6 +73,7 @@ class Metrics {
   std::uint64_t turn_kills_ok_ = 0;
   std::uint64_t turn_kills_failed_ = 0;
   std::uint64_t turn_sessions_killed_ = 0;
+  std::uint64_t turn_sessions_unconfirmed_ = 0;
 };
 
 }  // namespace turnpike

@@ -16,6 +16,10 @@ namespace {
 
 constexpr double kAttemptTimeoutSeconds = 5;
 constexpr double kMaxBackoffSeconds = 30;
+// A kill counts as done only when a fresh listing, this long after the `cs` commands, shows none of its
+// sessions: one that authenticated just before the revocation may appear in coturn after the first listing,
+// and whatever answers on turn.cli_address is not trusted to have cancelled what it said.
+constexpr double kVerifyDelaySeconds = 0.5;
 
 }  // namespace
 
@@ -48,12 +52,14 @@ void TurnSessionKiller::run_next() {
   const Config& config = config_();
   // Without TURN there is no coturn to talk to; the queue waits until TURN is configured.
   if (!config.turn.enabled()) return;
+  if (verifying_) return start_dialog(config, list_commands(patterns_));
   auto kills = store_.pending_kills(config.turn.kills_per_login);
   if (!kills) {
     log_error("turn_kill_queue_failed").kv("reason", kills.error().message);
     return;
   }
   patterns_.clear();
+  exact_.clear();
   std::vector<std::string> commands;
   for (const auto& kill : *kills) {
     std::string command = (kill.exact ? "ps " : "psp ") + kill.pattern;
@@ -64,12 +70,25 @@ void TurnSessionKiller::run_next() {
       continue;
     }
     patterns_.push_back(kill.pattern);
+    if (kill.exact) exact_.insert(kill.pattern);
     commands.push_back(std::move(command));
   }
   if (commands.empty()) {
     if (!kills->empty()) timer_.start(0);  // only dropped ones: look again
     return;
   }
+  sessions_in_batch_ = 0;
+  start_dialog(config, std::move(commands));
+}
+
+std::vector<std::string> TurnSessionKiller::list_commands(const std::vector<std::string>& patterns) const {
+  std::vector<std::string> commands;
+  for (const auto& pattern : patterns)
+    commands.push_back((exact_.count(pattern) != 0 ? "ps " : "psp ") + pattern);
+  return commands;
+}
+
+void TurnSessionKiller::start_dialog(const Config& config, std::vector<std::string> commands) {
   dialog_ = std::make_unique<turn_auth::CoturnCliDialog>(config.turn_cli_password, std::move(commands));
   if (dialog_->state() == turn_auth::CoturnCliDialog::State::failed) {
     finish_attempt(false, std::string(dialog_->error()));  // a copy: the dialog goes first
@@ -128,27 +147,58 @@ void TurnSessionKiller::on_event(bufferevent*, short what, void* self) {
 void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {
   timer_.stop();
   connection_.reset();
-  std::size_t killed = dialog_ ? dialog_->killed_sessions().size() : 0;
-  std::size_t completed = ok ? patterns_.size() : dialog_ ? dialog_->completed_commands() : 0;
+  const std::size_t killed = dialog_ ? dialog_->killed_sessions().size() : 0;
+  const std::size_t completed = ok ? patterns_.size() : dialog_ ? dialog_->completed_commands() : 0;
   dialog_.reset();
-  // What the dialog finished is done even when a later command of the batch failed.
-  for (std::size_t i = 0; i < completed && i < patterns_.size(); ++i) (void)store_.kill_done(patterns_[i]);
-  if (completed > 0) metrics_.count_turn_kill(true, killed, completed);
-  if (ok) {
-    log_info("turn_sessions_ended")
-        .kv("sessions", static_cast<std::uint64_t>(killed))
-        .kv("kills", static_cast<std::uint64_t>(completed));
-    backoff_seconds_ = 0;
-    timer_.start(0);  // the next batch, if any
-    return;
+  sessions_in_batch_ += killed;
+  if (ok && verifying_ && killed == 0) return confirm_batch();
+  if (ok && verifying_) {
+    // Sessions were still listed (or appeared since): cancelled again just now; confirm once more.
+    metrics_.count_turn_sessions_unconfirmed(killed);
+    log_warn("turn_kill_unconfirmed").kv("sessions", static_cast<std::uint64_t>(killed));
+    return schedule(next_backoff());
   }
-  if (completed < patterns_.size()) (void)store_.kill_failed(patterns_[completed], error);
-  metrics_.count_turn_kill(false, 0, 1);
+  if (!ok) {
+    // What the dialog finished before the failure is verified on its own; the rest waits, and the kill
+    // that failed goes behind the others in the queue (attempts), so it does not hold their revocation up.
+    if (!verifying_ && completed < patterns_.size()) {
+      (void)store_.kill_failed(patterns_[completed], error);
+      patterns_.resize(completed);
+    }
+    metrics_.count_turn_kill(false, 0, 1);
+    const double retry = next_backoff();
+    log_warn("turn_kill_failed").kv("reason", error).kv("retry_in_seconds", retry);
+    if (patterns_.empty()) {
+      verifying_ = false;
+      return schedule(retry);
+    }
+    if (verifying_) return schedule(retry);
+  }
+  verifying_ = true;
+  schedule(kVerifyDelaySeconds);
+}
+
+void TurnSessionKiller::confirm_batch() {
+  for (const auto& pattern : patterns_) (void)store_.kill_done(pattern);
+  metrics_.count_turn_kill(true, sessions_in_batch_, patterns_.size());
+  log_info("turn_sessions_ended")
+      .kv("sessions", static_cast<std::uint64_t>(sessions_in_batch_))
+      .kv("kills", static_cast<std::uint64_t>(patterns_.size()));
+  verifying_ = false;
+  patterns_.clear();
+  backoff_seconds_ = 0;
+  timer_.start(0);  // the next batch, if any
+}
+
+double TurnSessionKiller::next_backoff() {
   const double first = config_().turn.kill_retry_seconds;
   backoff_seconds_ = backoff_seconds_ == 0 ? first : std::min(kMaxBackoffSeconds, backoff_seconds_ * 2);
-  log_warn("turn_kill_failed").kv("reason", error).kv("retry_in_seconds", backoff_seconds_);
-  backing_off_ = true;
-  timer_.start(backoff_seconds_);
+  return backoff_seconds_;
+}
+
+void TurnSessionKiller::schedule(double seconds) {
+  backing_off_ = true;  // pokes wait for it
+  timer_.start(seconds);
 }
 
 }  // namespace turnpike

@@ -1,12 +1,13 @@
 // TurnSessionKiller: ends the live relay sessions of revoked credentials through coturn's admin CLI, a batch
-// of queued kills per login (turn.kills_per_login), asynchronously on the event loop, retrying with backoff
-// while coturn is unreachable.
+// of queued kills per login (turn.kills_per_login), asynchronously on the event loop; a batch is done only
+// when a fresh listing confirms its sessions are gone, and is retried with backoff until then.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/config.hpp"
@@ -35,8 +36,14 @@ class TurnSessionKiller {
   static void on_event(bufferevent* bev, short what, void* self);
   void read_reply(bufferevent* bev);
   void run_next();
+  void start_dialog(const Config& config, std::vector<std::string> commands);
+  std::vector<std::string> list_commands(const std::vector<std::string>& patterns) const;
   // Frees the dialog: pass its error() as a copy (std::string(dialog_->error())).
   void finish_attempt(bool ok, const std::string& error);
+  // The batch's verification listing found none of its sessions: its kills are done.
+  void confirm_batch();
+  double next_backoff();
+  void schedule(double seconds);
 
   event_base* base_;
   TurnStore& store_;
@@ -45,7 +52,10 @@ class TurnSessionKiller {
   Timer timer_;
   BufferEventPtr connection_;
   std::unique_ptr<turn_auth::CoturnCliDialog> dialog_;
-  std::vector<std::string> patterns_;  // of the batch under way, in dialog order
+  std::vector<std::string> patterns_;      // of the batch under way, in dialog order
+  std::unordered_set<std::string> exact_;  // the patterns of patterns_ that are exact usernames
+  bool verifying_ = false;                 // the batch's sessions were cancelled: list again to confirm
+  std::size_t sessions_in_batch_ = 0;
   double backoff_seconds_ = 0;
   bool backing_off_ = false;
 };

@@ -57,8 +57,9 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
        "(SELECT username FROM turn_credentials WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT "
        "?2)"},
       {&s->list_kills,
-       "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY created_ms, pattern LIMIT "
-       "?1"},
+       "SELECT pattern, exact, reason, attempts FROM turn_pending_kills ORDER BY attempts, created_ms, "
+       "pattern "
+       "LIMIT ?1"},
       {&s->count_kills, "SELECT value FROM turnpike_row_counts WHERE name = 'turn_pending_kills'"},
       {&s->delete_kill, "DELETE FROM turn_pending_kills WHERE pattern = ?1"},
       {&s->fail_kill,

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import re
 import socket
 import sqlite3
@@ -610,6 +611,103 @@ def test_a_hostile_cli_peer_fails_the_kill_with_its_reason(start_daemon, script,
         assert cli.connections >= 2
         assert d.proc.poll() is None, d.log()[-2000:]
         assert health(d)["turnKillsPending"] >= 1
+    finally:
+        cli.close()
+
+
+class ListingCli:
+    """A loopback server speaking coturn's CLI dialog (password prompt, "> " prompts, `ps <user>` listings with
+    18-digit session ids and a total, `cs <id>`) over a table of live sessions. With `stubborn`, `cs` answers as
+    coturn does but the session stays listed, like a CLI that only claims to cancel."""
+
+    def __init__(self, stubborn):
+        self.stubborn = stubborn
+        self.sessions = {}  # username -> set of session ids
+        self.listings = 0
+        self.cancels = 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def add_sessions(self, username, count):
+        with self.lock:
+            ids = self.sessions.setdefault(username, set())
+            for _ in range(count):
+                ids.add(f"{random.randrange(10 ** 17, 10 ** 18):018d}")
+
+    def answer(self, line):
+        command, _, arg = line.partition(" ")
+        with self.lock:
+            if command == "ps":
+                self.listings += 1
+                ids = sorted(self.sessions.get(arg, ()))
+                body = "".join(f"    {i + 1}) id={sid}, user <{arg}>:\r\n      realm: x\r\n" for i, sid in enumerate(ids))
+                return f"{body}\r\n  Total sessions: {len(ids)}\r\n\r\n> ".encode()
+            if command == "cs":
+                self.cancels += 1
+                if not self.stubborn:
+                    for ids in self.sessions.values():
+                        ids.discard(arg)
+                return b"> "
+        return b"Unknown command\r\n\r\n> "
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn, conn.makefile("rb") as lines:
+                conn.settimeout(2)
+                try:
+                    conn.sendall(b"TURN Server\r\nCoturn-4.6.1 'x'\r\n\r\nType '?' for help\r\nEnter password: \r\n")
+                    lines.readline()
+                    conn.sendall(b"> ")
+                    for raw in lines:
+                        line = raw.decode(errors="replace").strip()
+                        if line == "quit":
+                            break
+                        conn.sendall(self.answer(line))
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("stubborn", [False, True])
+def test_a_kill_is_done_only_when_a_fresh_listing_confirms_it(start_daemon, stubborn):
+    """After `cs`, the killer lists the usernames again: a kill whose sessions are gone is done; one whose sessions
+    are still listed (a CLI that claims to cancel but does not) is logged and counted, cancelled again, and stays
+    queued, retried with backoff, while the daemon keeps serving."""
+    cli = ListingCli(stubborn)
+    try:
+        d = start_daemon(revocation_config("long-term", turn__cli_address=f"127.0.0.1:{cli.port}"))
+        gone, _, creds, _ = two_rooms_with_credentials(d, "long-term")
+        for device in ("dev-A", "dev-B"):
+            cli.add_sessions(creds[device].username, 2)
+        r = requests.delete(d.url + "/api/rooms", json={"roomid": gone}, timeout=5)
+        assert r.status_code == 200
+        if not stubborn:
+            wait_for(lambda: health(d)["turnKillsPending"] == 0, timeout=10, message="the kills to be confirmed")
+            assert "event=turn_sessions_ended sessions=4 kills=2" in d.log(), d.log()[-2000:]
+            assert cli.listings >= 4 and cli.cancels == 4  # a listing and a confirming listing per username
+            assert "turn_kill_unconfirmed" not in d.log()
+        else:
+            wait_for(lambda: d.log().count("event=turn_kill_unconfirmed sessions=4") >= 2, timeout=15,
+                     message="two verification rounds that still list the sessions")
+            assert health(d)["turnKillsPending"] == 2
+            assert "turn_sessions_ended" not in d.log()
+            assert metrics(d).samples[("turnpike_turn_sessions_unconfirmed_total", frozenset())] >= 8
+            assert requests.get(d.url + "/", timeout=5).status_code == 200
     finally:
         cli.close()
 
