@@ -83,8 +83,10 @@ void TurnSessionKiller::run_next() {
 
 std::vector<std::string> TurnSessionKiller::list_commands(const std::vector<std::string>& patterns) const {
   std::vector<std::string> commands;
-  for (const auto& pattern : patterns)
+  commands.reserve(patterns.size());
+  for (const auto& pattern : patterns) {
     commands.push_back((exact_.count(pattern) != 0 ? "ps " : "psp ") + pattern);
+  }
   return commands;
 }
 
