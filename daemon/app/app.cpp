@@ -127,8 +127,9 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
       OpsPorts{*self, *app->database_, *app->store_, *app->turn_store_, *app->signaling_, *app->metrics_});
 
   // The transport: the listener starts each connection as an HttpSession, whose service is the router.
-  app->router_ = std::make_unique<Router>(RouterPorts{*app->pairing_, *app->ops_, *app->commits_,
-                                                      WsSessionPorts{cfg, *app->signaling_, *app->metrics_}});
+  app->router_ = std::make_unique<Router>(
+      RouterPorts{*app->pairing_, *app->ops_, *app->commits_,
+                  WsSessionPorts{cfg, *app->signaling_, *app->metrics_, app->ws_address_limiter_}});
   app->sessions_ = std::make_unique<HttpSessionFactory>(
       HttpSessionPorts{cfg, *app->router_, app->rest_limiter_, *app->metrics_});
   app->listener_ = std::make_unique<Listener>(base, *app->sessions_, *app->metrics_);
@@ -228,6 +229,9 @@ void App::finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, 
     if (config_->turn.enabled()) signaling_->renew_ice_servers();
     double now = clock_.monotonic_seconds();
     rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
+    ws_address_limiter_.prune(
+        {config_->limits.ws_messages_per_second_per_address, config_->limits.ws_message_burst_per_address},
+        now);
     pairing_->prune_limits(*config_, now, now_ms);
   }
   // Kills may also have been queued by hand (a room row deleted with sqlite3) or by an earlier run.

@@ -102,6 +102,7 @@ class App : public OpsHost {
   std::shared_ptr<const TlsContext> tls_context_;  // the certificate new TLS connections get; null: no TLS
   std::vector<BoundAddress> listening_;
   AddressRateLimiter rest_limiter_;
+  AddressRateLimiter ws_address_limiter_;  // WebSocket messages per client address
   Timer sweeper_;
   double sweep_due_ = 0;                // monotonic time the sweeper should fire, for the loop-lag histogram
   std::optional<double> hold_started_;  // since when the sweeper waits for a checkpoint to catch up

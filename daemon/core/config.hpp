@@ -76,6 +76,8 @@ struct LimitsConfig {
   double rest_rate_burst = 200;
   double ws_messages_per_second = 50;
   double ws_message_burst = 200;
+  double ws_messages_per_second_per_address = 500;
+  double ws_message_burst_per_address = 2000;
   std::int64_t ws_rate_strikes = 100;
   double failed_join_per_minute = 30;
   double failed_join_global_per_minute = 600;

@@ -434,6 +434,12 @@ std::vector<ConfigKey> build_table() {
           "WebSocket messages per second per connection; 0 = off."),
       decimal_key<&C::limits, &LimitsConfig::ws_message_burst>("limits.ws_message_burst", "200", 0, 1e9, true,
                                                                "WebSocket message burst per connection."),
+      decimal_key<&C::limits, &LimitsConfig::ws_messages_per_second_per_address>(
+          "limits.ws_messages_per_second_per_address", "500", 0, 1e9, true,
+          "WebSocket messages per second from all connections of one client address together; 0 = off."),
+      decimal_key<&C::limits, &LimitsConfig::ws_message_burst_per_address>(
+          "limits.ws_message_burst_per_address", "2000", 0, 1e9, true,
+          "WebSocket message burst of all connections of one client address together."),
       integer_key<&C::limits, &LimitsConfig::ws_rate_strikes>(
           "limits.ws_rate_strikes", "100", 0, 1000000000, true,
           "Dropped messages within 10 s after which a connection is closed with 1008."),

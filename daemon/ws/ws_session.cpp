@@ -99,7 +99,13 @@ void WsSession::handle(ws::Event& event) {
 bool WsSession::admit_message(double now) {
   const auto& limits = ports_.config.limits;
   RateSettings rate{limits.ws_messages_per_second, limits.ws_message_burst};
-  if (message_bucket_.try_take(rate, now)) return true;
+  RateSettings per_address{limits.ws_messages_per_second_per_address, limits.ws_message_burst_per_address};
+  // The socket's own bucket first, so that a socket over its rate does not drain its address's budget.
+  if (message_bucket_.try_take(rate, now) &&
+      ports_.address_rates.try_take(limit_key(client_, static_cast<int>(limits.ipv6_prefix_length)),
+                                    per_address, now)) {
+    return true;
+  }
   ports_.metrics.count_rate_limited("ws");
   if (now - strike_window_start_ > kStrikeWindowSeconds) {
     strike_window_start_ = now;

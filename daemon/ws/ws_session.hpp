@@ -17,6 +17,8 @@ struct WsSessionPorts {
   const Config& config;
   Signaling& signaling;
   Metrics& metrics;
+  // Messages of all sockets of one client address (limit_key) share a budget.
+  AddressRateLimiter& address_rates;
 };
 
 class WsSession : public ConnectionHandler, public Peer {

@@ -455,6 +455,28 @@ def test_rate_is_per_connection(start_daemon):
     assert b.request({"type": "ping"}) == PONG
 
 
+def test_sockets_of_one_address_share_its_message_budget(start_daemon):
+    """limits.ws_messages_per_second_per_address: many sockets of one client address cannot multiply the
+    per-socket rate; another address (here named by a trusted proxy) has a budget of its own."""
+    d = start_daemon(settings(limits__ws_messages_per_second=1000, limits__ws_message_burst=1000,
+                              limits__ws_messages_per_second_per_address=0.01,
+                              limits__ws_message_burst_per_address=3, limits__ws_rate_strikes=1000,
+                              server__trusted_proxies="127.0.0.1"))
+    first = {"X-Forwarded-For": "198.51.100.1"}
+    a, b = connect(d, extra_headers=first), connect(d, extra_headers=first)
+    a.send_many([dumps({"type": "ping"})] * 2)
+    assert a.drain(0.3) == [PONG, PONG]
+    b.send_many([dumps({"type": "ping"})] * 3)
+    assert b.drain(0.3) == [PONG, RATE_LIMITED]  # the third of the address's 3
+    other = connect(d, extra_headers={"X-Forwarded-For": "198.51.100.2"})
+    assert other.request({"type": "ping"}) == PONG
+    # the same /64 is the same client
+    v6 = [connect(d, extra_headers={"X-Forwarded-For": f"2001:db8:7:7::{i}"}) for i in (1, 2)]
+    v6[0].send_many([dumps({"type": "ping"})] * 3)
+    assert v6[0].drain(0.3) == [PONG] * 3
+    assert v6[1].request({"type": "ping"}) == RATE_LIMITED
+
+
 # --------------------------------------------------------------------------------------------------------------
 # outbound cap (a peer that never reads)
 
