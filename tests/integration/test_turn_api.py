@@ -549,12 +549,10 @@ def test_kills_connect_to_an_ipv6_cli_address(start_daemon):
         assert peer[0] == "::1"
 
 
-class HostileCli:
-    """A loopback TCP server posing as coturn's CLI that answers every connection with `script`: a list of byte
-    strings, each sent after reading one line from the client (the first one before reading anything)."""
+class LoopbackCli:
+    """A loopback TCP server posing as coturn's CLI on turn.cli_address: handle(conn) answers each connection."""
 
-    def __init__(self, script):
-        self.script = script
+    def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -575,11 +573,7 @@ class HostileCli:
             with conn:
                 conn.settimeout(2)
                 try:
-                    for i, chunk in enumerate(self.script):
-                        if i > 0:
-                            conn.recv(4096)
-                        conn.sendall(chunk)
-                    conn.recv(4096)
+                    self.handle(conn)
                 except OSError:
                     pass
 
@@ -587,6 +581,22 @@ class HostileCli:
         self.stopping = True
         self.thread.join(timeout=5)
         self.sock.close()
+
+
+class HostileCli(LoopbackCli):
+    """Answers every connection with `script`: a list of byte strings, each sent after reading one line from the
+    client (the first one before reading anything)."""
+
+    def __init__(self, script):
+        self.script = script
+        super().__init__()
+
+    def handle(self, conn):
+        for i, chunk in enumerate(self.script):
+            if i > 0:
+                conn.recv(4096)
+            conn.sendall(chunk)
+        conn.recv(4096)
 
 
 @pytest.mark.parametrize("script, reason", [
@@ -615,10 +625,10 @@ def test_a_hostile_cli_peer_fails_the_kill_with_its_reason(start_daemon, script,
         cli.close()
 
 
-class ListingCli:
-    """A loopback server speaking coturn's CLI dialog (password prompt, "> " prompts, `ps <user>` listings with
-    18-digit session ids and a total, `cs <id>`) over a table of live sessions. With `stubborn`, `cs` answers as
-    coturn does but the session stays listed, like a CLI that only claims to cancel."""
+class ListingCli(LoopbackCli):
+    """Speaks coturn's CLI dialog (password prompt, "> " prompts, `ps <user>` listings with 18-digit session ids
+    and a total, `cs <id>`) over a table of live sessions. With `stubborn`, `cs` answers as coturn does but the
+    session stays listed, like a CLI that only claims to cancel."""
 
     def __init__(self, stubborn):
         self.stubborn = stubborn
@@ -626,14 +636,7 @@ class ListingCli:
         self.listings = 0
         self.cancels = 0
         self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stopping = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     def add_sessions(self, username, count):
         with self.lock:
@@ -657,30 +660,16 @@ class ListingCli:
                 return b"> "
         return b"Unknown command\r\n\r\n> "
 
-    def serve(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            with conn, conn.makefile("rb") as lines:
-                conn.settimeout(2)
-                try:
-                    conn.sendall(b"TURN Server\r\nCoturn-4.6.1 'x'\r\n\r\nType '?' for help\r\nEnter password: \r\n")
-                    lines.readline()
-                    conn.sendall(b"> ")
-                    for raw in lines:
-                        line = raw.decode(errors="replace").strip()
-                        if line == "quit":
-                            break
-                        conn.sendall(self.answer(line))
-                except OSError:
-                    pass
-
-    def close(self):
-        self.stopping = True
-        self.thread.join(timeout=5)
-        self.sock.close()
+    def handle(self, conn):
+        with conn.makefile("rb") as lines:
+            conn.sendall(b"TURN Server\r\nCoturn-4.6.1 'x'\r\n\r\nType '?' for help\r\nEnter password: \r\n")
+            lines.readline()
+            conn.sendall(b"> ")
+            for raw in lines:
+                line = raw.decode(errors="replace").strip()
+                if line == "quit":
+                    break
+                conn.sendall(self.answer(line))
 
 
 @pytest.mark.parametrize("stubborn", [False, True])
