@@ -163,6 +163,8 @@ void App::apply_settings() {
   listener_->set_limits({static_cast<std::size_t>(config.limits.max_connections),
                          static_cast<std::size_t>(config.limits.max_connections_per_ip),
                          static_cast<std::size_t>(config.limits.max_outbound_bytes),
+                         static_cast<std::size_t>(config.limits.max_outbound_bytes_per_address),
+                         static_cast<std::size_t>(config.limits.max_outbound_bytes_total),
                          config.server.request_timeout_seconds, config.server.trusted_proxies,
                          static_cast<int>(config.limits.ipv6_prefix_length)});
 }

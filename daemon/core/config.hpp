@@ -67,6 +67,8 @@ struct LimitsConfig {
   std::int64_t max_id_bytes = 128;
   std::int64_t max_purge_ids = 1000;
   std::int64_t max_outbound_bytes = 1048576;
+  std::int64_t max_outbound_bytes_per_address = 16777216;
+  std::int64_t max_outbound_bytes_total = 268435456;
   std::int64_t max_connections = 10000;
   std::int64_t max_connections_per_ip = 1000;
   std::int64_t max_pending_codes = 100000;

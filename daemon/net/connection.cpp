@@ -20,19 +20,29 @@ constexpr double kEofLingerSeconds = 2;
 }  // namespace
 
 Connection::Connection(Listener& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer,
-                       std::size_t max_outbound, bool admin)
+                       std::size_t max_outbound, OutboundMemory::Entry* outbound, bool admin)
     : listener_(server),
       id_(id),
       bev_(std::move(bev)),
       peer_(peer),
       max_outbound_(max_outbound),
+      outbound_entry_(outbound),
       admin_(admin),
       linger_(bufferevent_get_base(bev_.get()), &Connection::on_linger, this),
       handshake_timer_(bufferevent_get_base(bev_.get()), &Connection::on_handshake_timeout, this) {
   bufferevent_setcb(bev_.get(), &Connection::on_read, &Connection::on_write, &Connection::on_event, this);
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  release_outbound();
+  listener_.outbound_memory().detach(outbound_entry_);
+}
+
+// The bytes counted since the output was last empty: released once it is empty again (or dropped).
+void Connection::release_outbound() {
+  listener_.outbound_memory().release(outbound_entry_, outbound_accounted_);
+  outbound_accounted_ = 0;
+}
 
 event_base* Connection::base() const {
   return bufferevent_get_base(bev_.get());
@@ -55,9 +65,14 @@ void Connection::replace_handler(std::unique_ptr<ConnectionHandler> next) {
 bool Connection::send(std::string_view head, std::string_view body) {
   if (closing()) return false;
   evbuffer* output = bufferevent_get_output(bev_.get());
-  if (evbuffer_get_length(output) + head.size() + body.size() > max_outbound_) return false;
+  const std::size_t bytes = head.size() + body.size();
+  OutboundMemory& memory = listener_.outbound_memory();
+  if (evbuffer_get_length(output) + bytes > max_outbound_ || !memory.admits(outbound_entry_, bytes))
+    return false;
   bufferevent_write(bev_.get(), head.data(), head.size());
   if (!body.empty()) bufferevent_write(bev_.get(), body.data(), body.size());
+  memory.add(outbound_entry_, bytes);
+  outbound_accounted_ += bytes;
   return true;
 }
 
@@ -69,6 +84,7 @@ void Connection::resume_input() {
 void Connection::discard_output() {
   evbuffer* output = bufferevent_get_output(bev_.get());
   evbuffer_drain(output, evbuffer_get_length(output));
+  release_outbound();
 }
 
 void Connection::close_after_flush(double linger_seconds) {
@@ -152,6 +168,9 @@ void Connection::on_read(bufferevent*, void* self) {
 
 void Connection::on_write(bufferevent*, void* self) {
   run_guarded("connection_write", self, [](Connection& connection) {
+    // Called when the output has drained (its low watermark is 0).
+    if (evbuffer_get_length(bufferevent_get_output(connection.bev_.get())) == 0)
+      connection.release_outbound();
     if (connection.flushing_) connection.flush_progress();
   });
 }

@@ -9,6 +9,7 @@
 
 #include "core/address.hpp"
 #include "net/event_handles.hpp"
+#include "net/outbound_memory.hpp"
 
 namespace turnpike {
 
@@ -28,8 +29,9 @@ class ConnectionHandler {
 
 class Connection {
  public:
+  // `outbound`: the listener's OutboundMemory entry of the peer's address (null: counted in the total only).
   Connection(Listener& server, std::uint64_t id, BufferEventPtr bev, IpAddress peer, std::size_t max_outbound,
-             bool admin);
+             OutboundMemory::Entry* outbound, bool admin);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -75,6 +77,7 @@ class Connection {
   template <typename Body>
   static void run_guarded(std::string_view where, void* self, Body&& body);
   void dispatch_input();
+  void release_outbound();
   void flush_progress();
   void finish();  // called by the server when the connection is retired
 
@@ -83,6 +86,8 @@ class Connection {
   BufferEventPtr bev_;
   IpAddress peer_;
   std::size_t max_outbound_;
+  OutboundMemory::Entry* outbound_entry_;
+  std::size_t outbound_accounted_ = 0;  // queued since the output was last empty, counted in OutboundMemory
   bool admin_;
   std::unique_ptr<ConnectionHandler> handler_;
   std::unique_ptr<ConnectionHandler> next_handler_;

@@ -145,8 +145,10 @@ void Listener::accept_connection(evutil_socket_t fd, const sockaddr* addr, bool 
     ++per_address_[key];
     counted_as_.emplace(id, key);
   }
-  auto connection =
-      std::make_unique<Connection>(*this, id, std::move(bev), peer, limits_.max_outbound_bytes, admin);
+  // A trusted proxy's connection carries many clients: its queued bytes count in the total only.
+  OutboundMemory::Entry* outbound = counted ? outbound_.attach(key) : nullptr;
+  auto connection = std::make_unique<Connection>(*this, id, std::move(bev), peer, limits_.max_outbound_bytes,
+                                                 outbound, admin);
   auto* raw = connection.get();
   live_.emplace(id, std::move(connection));
   log_debug("connection_opened").kv("conn", id).kv("peer", peer.to_string()).kv("tls", tls);
@@ -232,6 +234,7 @@ std::size_t Listener::websocket_count() const {
 
 void Listener::set_limits(const ConnectionLimits& limits) {
   limits_ = limits;
+  outbound_.set_limits({limits.max_outbound_bytes_per_address, limits.max_outbound_bytes_total});
   for (auto& [id, connection] : live_) connection->set_max_outbound(limits.max_outbound_bytes);
 }
 

@@ -13,6 +13,7 @@
 #include "core/result.hpp"
 #include "net/connection.hpp"
 #include "net/event_handles.hpp"
+#include "net/outbound_memory.hpp"
 
 namespace turnpike {
 
@@ -33,6 +34,9 @@ struct ConnectionLimits {
   std::size_t max_connections = 10000;
   std::size_t max_per_address = 1000;
   std::size_t max_outbound_bytes = 1048576;
+  // Bytes queued for all sockets of one address (limit_key) and for all sockets together; 0: no limit.
+  std::size_t max_outbound_bytes_per_address = 0;
+  std::size_t max_outbound_bytes_total = 0;
   // A TLS connection whose handshake has not finished by then is closed.
   double tls_handshake_timeout_seconds = 10;
   // Reverse proxies: each of their connections carries other clients, so they are not held to
@@ -66,6 +70,7 @@ class Listener {
   void count_tls_handshake_failure(std::uint64_t id, const std::string& reason);
 
   std::size_t connection_count() const { return live_.size(); }
+  OutboundMemory& outbound_memory() { return outbound_; }
   std::size_t websocket_count() const;
   // Applies to new connections; the outbound cap also to open ones.
   void set_limits(const ConnectionLimits& limits);
@@ -96,6 +101,7 @@ class Listener {
   ListenerPtr admin_listener_;
   std::string admin_path_;
   EventPtr cleanup_event_;
+  OutboundMemory outbound_;  // before the connections, which release into it when destroyed
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> live_;
   std::vector<std::unique_ptr<Connection>> retired_;
   std::unordered_map<IpAddress, std::size_t, IpAddressHash> per_address_;

@@ -509,6 +509,51 @@ def test_socket_that_never_reads_is_closed_at_outbound_cap(start_daemon):
     slow.close()
 
 
+@pytest.mark.parametrize("bound", ["per_address", "total"])
+def test_slow_sockets_are_bounded_together(start_daemon, bound):
+    """limits.max_outbound_bytes_per_address (two slow sockets of one address) and limits.max_outbound_bytes_total
+    (two slow sockets of two addresses): together they may hold at most that much; the one whose next message
+    would go over it is closed, although its own queue is far below limits.max_outbound_bytes. The senders
+    connect from 127.0.0.2."""
+    caps = {"per_address": (1048576, 0), "total": (0, 1048576)}[bound]
+    d = start_daemon(settings(limits__max_outbound_bytes=64 * 1048576, limits__max_outbound_bytes_per_address=caps[0],
+                              limits__max_outbound_bytes_total=caps[1], limits__ws_messages_per_second=0,
+                              limits__ws_messages_per_second_per_address=0))
+    sources = {"per_address": ("127.0.0.1", "127.0.0.1"), "total": ("127.0.0.1", "127.0.0.3")}[bound]
+    senders, slows = [], []
+    for room, source in zip(("slow-1", "slow-2"), sources):
+        slow = RawWs(d.port, rcvbuf=4096, source=source)
+        slows.append(slow)  # kept open: a socket collected would close itself
+        slow.send_json({"type": "join_room", "roomId": room})
+        assert slow.read_text() == room_joined(room, 1, True)
+        sender = connect(d, local_addr=("127.0.0.2", 0))
+        assert join(sender, room) == room_joined(room, 2, False)
+        assert sender.recv_text() == room_ready(room, False)
+        senders.append(sender)
+    # Both slow sockets read nothing from here on: fill them in turn, at most 300 offers of 60 kB each (18 MB,
+    # a quarter of what one socket may queue), until one sender hears that its peer is gone.
+    offer = dumps({"type": "webrtc_offer", "sdp": "y" * 60000})
+    gone = None
+    sent = 0
+    deadline = time.monotonic() + 8
+    while gone is None and time.monotonic() < deadline:
+        for i, sender in enumerate(senders):
+            if sent < 600:
+                sender.send_many([offer] * 5)
+                sent += 5
+            if sender.try_recv(0.01 if sent < 600 else 0.2) == PEER_DISCONNECTED:
+                gone = i
+    assert gone is not None, f"no slow socket was closed after {sent} offers of 60 kB"
+    # (the other slow socket may follow: alone it can fill the address's budget too)
+    assert "event=websocket_outbound_overflow" in d.log(), d.log()[-2000:]
+    for sender in senders:
+        sender.assert_alive()
+    assert_serving(d)
+    slows[gone].expect_eof(3)
+    for slow in slows:
+        slow.close()
+
+
 # --------------------------------------------------------------------------------------------------------------
 # heartbeat
 

@@ -383,14 +383,17 @@ def accept_value(key):
 class RawWs:
     """A hand-driven WebSocket connection over a plain TCP socket.
 
-    `rcvbuf` sets SO_RCVBUF before connecting (a small value makes a client that never reads fill up fast).
+    `rcvbuf` sets SO_RCVBUF before connecting (a small value makes a client that never reads fill up fast);
+    `source` is the local address to connect from (e.g. 127.0.0.3).
     After the handshake `hello_text` holds the `connected` greeting when `read_hello` is true.
     """
 
-    def __init__(self, port, path="/ws", extra_headers=(), read_hello=True, rcvbuf=None, timeout=5.0):
+    def __init__(self, port, path="/ws", extra_headers=(), read_hello=True, rcvbuf=None, timeout=5.0, source=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source is not None:
+            self.sock.bind((source, 0))
         self.sock.settimeout(timeout)
         self.sock.connect(("127.0.0.1", port))
         request, key = upgrade_request(path, extra_headers=extra_headers)
