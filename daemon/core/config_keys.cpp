@@ -410,13 +410,12 @@ std::vector<ConfigKey> build_table() {
       integer_key<&C::limits, &LimitsConfig::max_outbound_bytes_per_address>(
           "limits.max_outbound_bytes_per_address", "16777216", 0, kMaxBytes, true,
           "Bytes queued for all sockets of one client address together (IPv6: per limits.ipv6_prefix_length "
-          "network); the socket whose message would go over it is closed (WebSocket: 1008). "
-          "server.trusted_proxies "
-          "are not held to it. 0 = no limit."),
+          "network); a socket that holds a queue and whose message would go over it is closed (WebSocket: "
+          "1008). server.trusted_proxies are not held to it. 0 = no limit."),
       integer_key<&C::limits, &LimitsConfig::max_outbound_bytes_total>(
           "limits.max_outbound_bytes_total", "268435456", 0, kMaxBytes, true,
-          "Bytes queued for all sockets together, the memory slow readers may pin; the socket whose message "
-          "would go over it is closed (WebSocket: 1008). 0 = no limit."),
+          "Bytes queued for all sockets together, the memory slow readers may pin; a socket that holds a "
+          "queue and whose message would go over it is closed (WebSocket: 1008). 0 = no limit."),
       integer_key<&C::limits, &LimitsConfig::max_connections>(
           "limits.max_connections", "10000", 1, 10000000, true,
           "Most open client connections; more get 503 too_many_connections."),
