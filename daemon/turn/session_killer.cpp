@@ -52,15 +52,14 @@ void TurnSessionKiller::run_next() {
   const Config& config = config_();
   // Without TURN there is no coturn to talk to; the queue waits until TURN is configured.
   if (!config.turn.enabled()) return;
-  if (verifying_) return start_dialog(config, list_commands(patterns_));
+  if (verifying_) return start_dialog(config, commands_);
   auto kills = store_.pending_kills(config.turn.kills_per_login);
   if (!kills) {
     log_error("turn_kill_queue_failed").kv("reason", kills.error().message);
     return;
   }
   patterns_.clear();
-  exact_.clear();
-  std::vector<std::string> commands;
+  commands_.clear();
   for (const auto& kill : *kills) {
     std::string command = (kill.exact ? "ps " : "psp ") + kill.pattern;
     if (!turn_auth::CoturnCliDialog::is_valid_list_command(command)) {
@@ -70,24 +69,14 @@ void TurnSessionKiller::run_next() {
       continue;
     }
     patterns_.push_back(kill.pattern);
-    if (kill.exact) exact_.insert(kill.pattern);
-    commands.push_back(std::move(command));
+    commands_.push_back(std::move(command));
   }
-  if (commands.empty()) {
+  if (commands_.empty()) {
     if (!kills->empty()) timer_.start(0);  // only dropped ones: look again
     return;
   }
   sessions_in_batch_ = 0;
-  start_dialog(config, std::move(commands));
-}
-
-std::vector<std::string> TurnSessionKiller::list_commands(const std::vector<std::string>& patterns) const {
-  std::vector<std::string> commands;
-  commands.reserve(patterns.size());
-  for (const auto& pattern : patterns) {
-    commands.push_back((exact_.count(pattern) != 0 ? "ps " : "psp ") + pattern);
-  }
-  return commands;
+  start_dialog(config, commands_);
 }
 
 void TurnSessionKiller::start_dialog(const Config& config, std::vector<std::string> commands) {
@@ -166,6 +155,7 @@ void TurnSessionKiller::finish_attempt(bool ok, const std::string& error) {
     if (!verifying_ && completed < patterns_.size()) {
       (void)store_.kill_failed(patterns_[completed], error);
       patterns_.resize(completed);
+      commands_.resize(completed);
     }
     metrics_.count_turn_kill(false, 0, 1);
     const double retry = next_backoff();
@@ -188,6 +178,7 @@ void TurnSessionKiller::confirm_batch() {
       .kv("kills", static_cast<std::uint64_t>(patterns_.size()));
   verifying_ = false;
   patterns_.clear();
+  commands_.clear();
   backoff_seconds_ = 0;
   timer_.start(0);  // the next batch, if any
 }

@@ -7,7 +7,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "core/config.hpp"
@@ -37,7 +36,6 @@ class TurnSessionKiller {
   void read_reply(bufferevent* bev);
   void run_next();
   void start_dialog(const Config& config, std::vector<std::string> commands);
-  std::vector<std::string> list_commands(const std::vector<std::string>& patterns) const;
   // Frees the dialog: pass its error() as a copy (std::string(dialog_->error())).
   void finish_attempt(bool ok, const std::string& error);
   // The batch's verification listing found none of its sessions: its kills are done.
@@ -52,9 +50,9 @@ class TurnSessionKiller {
   Timer timer_;
   BufferEventPtr connection_;
   std::unique_ptr<turn_auth::CoturnCliDialog> dialog_;
-  std::vector<std::string> patterns_;      // of the batch under way, in dialog order
-  std::unordered_set<std::string> exact_;  // the patterns of patterns_ that are exact usernames
-  bool verifying_ = false;                 // the batch's sessions were cancelled: list again to confirm
+  std::vector<std::string> patterns_;  // of the batch under way, in dialog order
+  std::vector<std::string> commands_;  // their list commands (ps/psp), listed again to verify
+  bool verifying_ = false;             // the batch's sessions were cancelled: list again to confirm
   std::size_t sessions_in_batch_ = 0;
   double backoff_seconds_ = 0;
   bool backing_off_ = false;

@@ -21,6 +21,7 @@ WsSession::WsSession(Connection& connection, WsSessionPorts ports, IpAddress cli
     : connection_(connection),
       ports_(ports),
       client_(client),
+      limit_key_(limit_key(client, static_cast<int>(ports.config.limits.ipv6_prefix_length))),
       decoder_(static_cast<std::size_t>(ports.config.limits.max_message_bytes)),
       heartbeat_(connection.base(), &WsSession::on_heartbeat, this),
       next_ping_(monotonic_seconds() + ports.config.signaling.ping_interval_seconds) {
@@ -101,9 +102,7 @@ bool WsSession::admit_message(double now) {
   RateSettings rate{limits.ws_messages_per_second, limits.ws_message_burst};
   RateSettings per_address{limits.ws_messages_per_second_per_address, limits.ws_message_burst_per_address};
   // The socket's own bucket first, so that a socket over its rate does not drain its address's budget.
-  if (message_bucket_.try_take(rate, now) &&
-      ports_.address_rates.try_take(limit_key(client_, static_cast<int>(limits.ipv6_prefix_length)),
-                                    per_address, now)) {
+  if (message_bucket_.try_take(rate, now) && ports_.address_rates.try_take(limit_key_, per_address, now)) {
     return true;
   }
   ports_.metrics.count_rate_limited("ws");

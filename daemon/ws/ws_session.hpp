@@ -51,6 +51,7 @@ class WsSession : public ConnectionHandler, public Peer {
   Connection& connection_;
   WsSessionPorts ports_;
   IpAddress client_;
+  IpAddress limit_key_;  // what its per-address message budget is counted under, fixed at the upgrade
   ws::FrameDecoder decoder_;
   std::vector<ws::Event> events_;
   Timer heartbeat_;

@@ -16,6 +16,8 @@ started again on the same database. Then:
   and refuses those of rooms whose delete got 200.
 """
 import random
+import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -23,8 +25,8 @@ import time
 import pytest
 import requests
 
-from httputil import Api, next_joinid
-from turnutil import coturn_available
+from httputil import Api, next_joinid, request_bytes
+from turnutil import REALM, coturn_available, try_allocate
 
 pytestmark = pytest.mark.skipif(not coturn_available(), reason="coturn is not installed")
 
@@ -151,21 +153,11 @@ def check_coturn(stack, record, live_rooms, rng):
     live = [(u, p) for u, (roomid, p) in record.credentials.items() if roomid in live_rooms]
     dead = [(u, p) for u, (roomid, p) in record.credentials.items() if roomid in record.deleted]
     for username, password in rng.sample(live, min(SAMPLE, len(live))):
-        result = stack.allocate(FakeCredentials(stack, username, password))
+        result = try_allocate(stack.turn_port, username, password)
         assert result.ok, f"coturn refused {username} of a live room after the restart: {result}"
     for username, password in rng.sample(dead, min(SAMPLE, len(dead))):
-        result = stack.allocate(FakeCredentials(stack, username, password))
+        result = try_allocate(stack.turn_port, username, password)
         assert not result.ok, f"coturn allocated for {username} of a deleted room"
-
-
-class FakeCredentials:
-    """The parts of turnutil.Credentials that TurnStack.allocate uses."""
-
-    def __init__(self, stack, username, credential):
-        self.username, self.credential, self.stack = username, credential, stack
-
-    def port_for(self, transport):
-        return self.stack.turn_port
 
 
 @pytest.mark.parametrize("mode", ["long-term", "rest"])
@@ -203,12 +195,6 @@ def test_sigterm_right_after_deletes_whose_clients_left_exits_cleanly(start_daem
     """Deletes whose clients hang up at once leave only their after-commit work (room_closed, TURN kills) waiting
     for the commit to be durable; a SIGTERM right then ends the loop with that work pending, and the daemon must
     still run it before it tears the connections and the TURN killer down, and exit 0."""
-    import signal
-    import socket
-
-    from httputil import request_bytes
-    from turnutil import REALM
-
     settings = {"turn.realm": REALM, "turn.urls": "turn:127.0.0.1:3478", "turn.cli_password": "x" * 16,
                 "server.shutdown_timeout_seconds": 0.1, "limits.rest_rate_per_second": 0}
     d = start_daemon(settings)
