@@ -234,7 +234,7 @@ void App::finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, 
     ws_address_limiter_.prune(
         {config_->limits.ws_messages_per_second_per_address, config_->limits.ws_message_burst_per_address},
         now);
-    pairing_->prune_limits(*config_, now, now_ms);
+    pairing_->prune_limits(*config_, now);
   }
   // Kills may also have been queued by hand (a room row deleted with sqlite3) or by an earlier run.
   turn_killer_->poke();

@@ -125,9 +125,6 @@ void PairingApi::create(const http::Request& request, const RequestContext& ctx,
   if (auto refusal = join_budget_.spend_create(ctx.config, ctx.limit_key, ctx.now)) {
     return respond(budget_refusal(metrics_, ctx, *refusal));
   }
-  if (live_codes_.full(ctx.limit_key, ctx.now_ms, ctx.config.limits.max_pending_codes_per_address)) {
-    return respond(Response::error(429, "too_many_pending_codes_for_address"));
-  }
   std::int64_t exp_ms = ctx.now_ms + *seconds * 1000;
   auto client1 = (*body)["client1"].get<std::string>();
 
@@ -138,11 +135,18 @@ void PairingApi::create(const http::Request& request, const RequestContext& ctx,
         if (*live >= ctx.config.limits.max_pending_codes)
           return respond(Response::error(503, "too_many_pending_codes"));
         repository_.create_pending(
-            std::move(joinid), std::move(client1), ctx.now_ms, exp_ms,
-            [this, key = ctx.limit_key, exp_ms, respond = std::move(respond)](Result<CreateOutcome> outcome) {
+            std::move(joinid), std::move(client1), ctx.limit_key.to_string(), ctx.now_ms, exp_ms,
+            ctx.config.limits.max_pending_codes_per_address,
+            [exp_ms, respond = std::move(respond)](Result<CreateOutcome> outcome) {
               if (!outcome) return respond(internal_error("create", outcome.error().message));
-              if (*outcome == CreateOutcome::conflict) return respond(Response::error(409, "conflict"));
-              live_codes_.add(key, exp_ms);
+              switch (*outcome) {
+                case CreateOutcome::created:
+                  break;
+                case CreateOutcome::conflict:
+                  return respond(Response::error(409, "conflict"));
+                case CreateOutcome::too_many_for_creator:
+                  return respond(Response::error(429, "too_many_pending_codes_for_address"));
+              }
               respond(Response::json(201, R"({"ok":true,"exp":")" + format_iso8601_ms(exp_ms) + "\"}"));
             });
       });
@@ -393,9 +397,8 @@ void PairingApi::end_rooms(const std::vector<std::string>& roomids, std::string_
   if (!roomids.empty()) rooms_ended_();
 }
 
-void PairingApi::prune_limits(const Config& config, double now, std::int64_t now_ms) {
+void PairingApi::prune_limits(const Config& config, double now) {
   join_budget_.prune(config, now);
-  live_codes_.prune(now_ms);
 }
 
 }  // namespace turnpike

@@ -14,7 +14,6 @@
 #include "http/request_context.hpp"
 #include "http/response.hpp"
 #include "pairing/join_budget.hpp"
-#include "pairing/live_code_quota.hpp"
 
 namespace turnpike {
 
@@ -49,9 +48,8 @@ class PairingApi {
   // when either step was full, so the caller runs the next step soon instead of a sweep interval later.
   void sweep(const Config& config, std::int64_t now_ms, std::int64_t batch_rows,
              std::function<void(bool more)> done);
-  // Forgets the budgets and live-code counts that no longer limit anyone (now: monotonic, now_ms: wall
-  // clock).
-  void prune_limits(const Config& config, double now, std::int64_t now_ms);
+  // Forgets the budgets that no longer limit anyone (now: monotonic seconds).
+  void prune_limits(const Config& config, double now);
 
  private:
   // 429 when the address's join-code budget or the global failed-join budget is spent.
@@ -66,7 +64,6 @@ class PairingApi {
   Signaling& signaling_;
   Metrics& metrics_;
   JoinBudget join_budget_;
-  LiveCodeQuota live_codes_;  // per creating address
   std::unordered_map<std::string, std::int64_t> occupied_touched_ms_;
   std::function<void()> rooms_ended_ = [] {};
   TurnCredentialIssuer* turn_issuer_ = nullptr;  // rooms kept alive by members

@@ -12,7 +12,8 @@ struct RoomRow {
   std::int64_t created_ms, last_active_ms;
 };
 
-enum class CreateOutcome { created, conflict };
+// too_many_for_creator: the creating address already has its most live codes (nothing changed).
+enum class CreateOutcome { created, conflict, too_many_for_creator };
 
 struct AcceptOutcome {
   // too_many_rooms: client1 or client2 is already in its most rooms (nothing changed).

@@ -23,10 +23,12 @@ class PairingRepository {
  public:
   virtual ~PairingRepository() = default;
 
-  // A new pending for joinid. An expired row with the same joinid is replaced; a live one gives conflict and
-  // stays as it was. exp_ms must be after now_ms.
-  virtual void create_pending(std::string joinid, std::string client1, std::int64_t now_ms,
-                              std::int64_t exp_ms, Done<CreateOutcome> done) = 0;
+  // A new pending for joinid, created from the client address `creator`. An expired row with the same joinid
+  // is replaced; a live one gives conflict and stays as it was. When max_live_per_creator > 0 and `creator`
+  // already has that many live pendings: too_many_for_creator, nothing changes. exp_ms must be after now_ms.
+  virtual void create_pending(std::string joinid, std::string client1, std::string creator,
+                              std::int64_t now_ms, std::int64_t exp_ms, std::int64_t max_live_per_creator,
+                              Done<CreateOutcome> done) = 0;
   // Accepts a live, not yet accepted pending: records client2 and new_roomid and creates the room.
   // Already accepted: conflict, nothing changes. No live pending: not_found. When client1 or client2 is
   // already a member of max_rooms_per_client rooms (0 = no cap): too_many_rooms, nothing changes.

@@ -29,6 +29,7 @@ struct PairingStore::Statements {
   Statement counts;
   Statement live_pending_count;
   Statement rooms_of_client;
+  Statement live_pendings_of_creator;
   Statement room_count;
 
   static Result<std::unique_ptr<Statements>> prepare(Database& database);
@@ -86,8 +87,8 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
   const std::pair<Statement*, std::string> table[] = {
       {&s->delete_dead_pending, "DELETE FROM pendings WHERE joinid = ?1 AND exp_ms <= ?2"},
       {&s->insert_pending,
-       "INSERT INTO pendings(joinid, client1, client2, roomid, exp_ms, created_ms) "
-       "VALUES (?1, ?2, NULL, NULL, ?3, ?4) ON CONFLICT(joinid) DO NOTHING"},
+       "INSERT INTO pendings(joinid, client1, client2, roomid, exp_ms, created_ms, creator) "
+       "VALUES (?1, ?2, NULL, NULL, ?3, ?4, ?5) ON CONFLICT(joinid) DO NOTHING"},
       {&s->find_live_pending,
        "SELECT client1, client2 IS NOT NULL FROM pendings WHERE joinid = ?1 AND exp_ms > ?2"},
       {&s->mark_accepted,
@@ -123,6 +124,9 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
       {&s->rooms_of_client,
        "SELECT count(*) FROM (SELECT 1 FROM rooms WHERE client1 = ?1 UNION ALL "
        "SELECT 1 FROM rooms WHERE client2 = ?1 AND client1 <> ?1 LIMIT ?2)"},
+      // Stops at the cap (?3) too.
+      {&s->live_pendings_of_creator,
+       "SELECT count(*) FROM (SELECT 1 FROM pendings WHERE creator = ?1 AND exp_ms > ?2 LIMIT ?3)"},
       {&s->room_count, "SELECT value FROM turnpike_row_counts WHERE name = 'rooms'"},
   };
   for (const auto& [target, sql] : table) {
@@ -134,10 +138,17 @@ Result<std::unique_ptr<PairingStore::Statements>> PairingStore::Statements::prep
 }
 
 Result<CreateOutcome> PairingStore::create_pending(std::string_view joinid, std::string_view client1,
-                                                   std::int64_t now_ms, std::int64_t exp_ms) {
+                                                   std::int64_t now_ms, std::int64_t exp_ms,
+                                                   std::string_view creator,
+                                                   std::int64_t max_live_per_creator) {
   if (exp_ms <= now_ms) return make_error("create_pending: exp_ms must be after now_ms");
   Result<Transaction> tx = Transaction::begin(stmts_->tx);
   if (!tx) return tx.error();
+  if (!creator.empty() && max_live_per_creator > 0) {
+    Result<bool> full = creator_has_most_pendings(creator, now_ms, max_live_per_creator);
+    if (!full) return full.error();
+    if (*full) return CreateOutcome::too_many_for_creator;
+  }
   {
     Statement::Run run = stmts_->delete_dead_pending.run();
     run.bind_text(1, joinid).bind_int64(2, now_ms);
@@ -147,6 +158,7 @@ Result<CreateOutcome> PairingStore::create_pending(std::string_view joinid, std:
   {
     Statement::Run run = stmts_->insert_pending.run();
     run.bind_text(1, joinid).bind_text(2, client1).bind_int64(3, exp_ms).bind_int64(4, now_ms);
+    if (!creator.empty()) run.bind_text(5, creator);  // unbound: NULL
     if (Result<void> done = run.run_to_completion(); !done) return done.error();
     inserted = run.changes() == 1;  // 0: the row that is still there is live
   }
@@ -160,6 +172,15 @@ Result<bool> PairingStore::client_has_most_rooms(std::string_view client, std::i
   Result<bool> row = run.step();
   if (!row) return row.error();
   return *row && run.column_int64(0) >= max_rooms;
+}
+
+Result<bool> PairingStore::creator_has_most_pendings(std::string_view creator, std::int64_t now_ms,
+                                                     std::int64_t max_live) {
+  Statement::Run run = stmts_->live_pendings_of_creator.run();
+  run.bind_text(1, creator).bind_int64(2, now_ms).bind_int64(3, max_live);
+  Result<bool> row = run.step();
+  if (!row) return row.error();
+  return *row && run.column_int64(0) >= max_live;
 }
 
 Result<AcceptOutcome> PairingStore::accept(std::string_view joinid, std::string_view client2,

@@ -38,10 +38,13 @@ class PairingStore {
   PairingStore& operator=(const PairingStore&) = delete;
   ~PairingStore();
 
-  // A new pending for joinid. An expired row with the same joinid is replaced; a live one gives conflict and
-  // stays as it was. exp_ms must be after now_ms.
+  // A new pending for joinid, created from the client address `creator` (empty: none recorded). An expired
+  // row with the same joinid is replaced; a live one gives conflict and stays as it was. When
+  // max_live_per_creator > 0 and `creator` already has that many live pendings: too_many_for_creator, nothing
+  // changes. exp_ms must be after now_ms.
   Result<CreateOutcome> create_pending(std::string_view joinid, std::string_view client1, std::int64_t now_ms,
-                                       std::int64_t exp_ms);
+                                       std::int64_t exp_ms, std::string_view creator = {},
+                                       std::int64_t max_live_per_creator = 0);
 
   // Accepts a live, not yet accepted pending: records client2 and new_roomid on it and creates the room
   // (created_ms = last_active_ms = now_ms). Already accepted: conflict, nothing changes. No live pending:
@@ -77,6 +80,9 @@ class PairingStore {
  private:
   // True when `client` is client1 or client2 of at least max_rooms rooms (reads at most max_rooms entries).
   Result<bool> client_has_most_rooms(std::string_view client, std::int64_t max_rooms);
+  // True when `creator` created at least max_live pendings that are live at now_ms (reads at most max_live).
+  Result<bool> creator_has_most_pendings(std::string_view creator, std::int64_t now_ms,
+                                         std::int64_t max_live);
 
   std::unique_ptr<Statements> stmts_;
 };

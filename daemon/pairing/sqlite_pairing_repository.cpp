@@ -8,9 +8,10 @@
 
 namespace turnpike {
 
-void SqlitePairingRepository::create_pending(std::string joinid, std::string client1, std::int64_t now_ms,
-                                             std::int64_t exp_ms, Done<CreateOutcome> done) {
-  done(store_.create_pending(joinid, client1, now_ms, exp_ms));
+void SqlitePairingRepository::create_pending(std::string joinid, std::string client1, std::string creator,
+                                             std::int64_t now_ms, std::int64_t exp_ms,
+                                             std::int64_t max_live_per_creator, Done<CreateOutcome> done) {
+  done(store_.create_pending(joinid, client1, now_ms, exp_ms, creator, max_live_per_creator));
 }
 
 void SqlitePairingRepository::accept(std::string joinid, std::string client2, std::int64_t now_ms,

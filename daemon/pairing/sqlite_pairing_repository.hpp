@@ -15,7 +15,8 @@ class SqlitePairingRepository final : public PairingRepository {
  public:
   SqlitePairingRepository(PairingStore& store, GroupCommit& commits) : store_(store), commits_(commits) {}
 
-  void create_pending(std::string joinid, std::string client1, std::int64_t now_ms, std::int64_t exp_ms,
+  void create_pending(std::string joinid, std::string client1, std::string creator, std::int64_t now_ms,
+                      std::int64_t exp_ms, std::int64_t max_live_per_creator,
                       Done<CreateOutcome> done) override;
   void accept(std::string joinid, std::string client2, std::int64_t now_ms, std::string new_roomid,
               std::int64_t max_rooms_per_client, Done<AcceptOutcome> done) override;

@@ -37,7 +37,8 @@ def fill_backlog(db_path, now_ms):
 def add_expired_pendings(db_path, n):
     db = sqlite3.connect(db_path)
     with db:
-        db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
+        db.executemany("INSERT INTO pendings (joinid, client1, client2, roomid, exp_ms, created_ms) "
+                        "VALUES (?, ?, NULL, NULL, 1000, 1000)",
                        ((f"{i:08d}", f"p-{i}") for i in range(n)))
     db.close()
 

@@ -61,6 +61,12 @@ def test_live_codes_per_address_are_capped(start_daemon):
     time.sleep(1.2)  # a's short-lived code expires: it no longer counts
     a.created(next_joinid(), "dev-a")
     assert_error(a.create(next_joinid(), "dev-a"), 429, "too_many_pending_codes_for_address")
+    # the count is kept with the codes: a restart does not reset it
+    assert d.stop() == 0
+    d.start()
+    a = api_from(d, "127.0.0.2")
+    assert_error(a.create(next_joinid(), "dev-a"), 429, "too_many_pending_codes_for_address")
+    api_from(d, "127.0.0.3").created(next_joinid(), "dev-b")
 
 
 def test_rooms_per_device_id_are_capped(start_daemon):

@@ -40,7 +40,8 @@ def fill(db_path, rooms, pendings):
                             for i in range(rooms)))
             db.executemany("INSERT INTO turnusers_lt VALUES (?, ?, ?)",
                            ((REALM, f"{i:048x}.{slot}.9999999999", "0" * 32) for i in range(rooms)))
-        db.executemany("INSERT INTO pendings VALUES (?, ?, NULL, NULL, 1000, 1000)",
+        db.executemany("INSERT INTO pendings (joinid, client1, client2, roomid, exp_ms, created_ms) "
+                        "VALUES (?, ?, NULL, NULL, 1000, 1000)",
                        ((f"{i:012d}", f"p-{i}") for i in range(pendings)))
     db.close()
 

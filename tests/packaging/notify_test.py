@@ -358,7 +358,8 @@ def expired_backlog(directory, rooms, pendings):
                        ((f"user-{i}", f"{i:048x}", 9_999_999_999_000) for i in range(rooms)))
         db.executemany("INSERT INTO turnusers_lt VALUES ('example.org', ?, ?)",
                        ((f"user-{i}", "0" * 32) for i in range(rooms)))
-        db.executemany("INSERT INTO pendings VALUES (?, 'p', NULL, NULL, 1000, 1000)",
+        db.executemany("INSERT INTO pendings (joinid, client1, client2, roomid, exp_ms, created_ms) "
+                        "VALUES (?, 'p', NULL, NULL, 1000, 1000)",
                        ((f"{i:08d}",) for i in range(pendings)))
     db.close()
     return path

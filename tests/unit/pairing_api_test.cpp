@@ -29,9 +29,11 @@ constexpr std::int64_t kNow = 1'800'000'000'000;
 // oldest one. Actions after commit wait in `committed_actions` until the test commits.
 class DeferredRepository final : public PairingRepository {
  public:
-  void create_pending(std::string joinid, std::string client1, std::int64_t, std::int64_t,
-                      Done<CreateOutcome> done) override {
-    later("create_pending " + joinid + " " + client1, create_result, std::move(done));
+  void create_pending(std::string joinid, std::string client1, std::string creator, std::int64_t,
+                      std::int64_t, std::int64_t max_live_per_creator, Done<CreateOutcome> done) override {
+    later("create_pending " + joinid + " " + client1 + " from " + creator + " cap " +
+              std::to_string(max_live_per_creator),
+          create_result, std::move(done));
   }
   void accept(std::string joinid, std::string client2, std::int64_t, std::string, std::int64_t,
               Done<AcceptOutcome> done) override {
@@ -152,7 +154,8 @@ TEST_F(PairingApiTest, CreateAnswersOnlyOnceTheRepositoryHasCompleted) {
 
   ASSERT_TRUE(repository_.run_next());
   EXPECT_FALSE(answer_.has_value());
-  EXPECT_EQ(repository_.take_calls(), std::vector<std::string>{"create_pending 123456 device-1"});
+  EXPECT_EQ(repository_.take_calls(),
+            std::vector<std::string>{"create_pending 123456 device-1 from 192.0.2.7 cap 1000"});
 
   ASSERT_TRUE(repository_.run_next());
   ASSERT_TRUE(answer_.has_value());
@@ -232,24 +235,19 @@ TEST_F(PairingApiTest, ACreateSpendsTheJoinBudgetOfItsAddress) {
   EXPECT_TRUE(repository_.take_calls().empty());
 }
 
-TEST_F(PairingApiTest, LiveCodesPerAddressAreCappedBeforeTheRepositoryIsAsked) {
+TEST_F(PairingApiTest, TooManyLiveCodesForTheAddressAnswers429) {
   config_.limits.max_pending_codes_per_address = 2;
-  for (const char* joinid : {"100001", "100002"}) {
-    api_.create(post("/api/rooms", std::string(R"({"joinid":")") + joinid +
-                                       R"(","client1":"device-1","expiresInSeconds":60})"),
-                context(), keep_answer());
-    while (repository_.run_next()) {
-    }
-    ASSERT_TRUE(answer_.has_value());
-    EXPECT_EQ(answer_->status, 201);
-  }
-  repository_.take_calls();
+  repository_.create_result = CreateOutcome::too_many_for_creator;
   api_.create(post("/api/rooms", R"({"joinid":"100003","client1":"device-1","expiresInSeconds":60})"),
               context(), keep_answer());
+  while (repository_.run_next()) {
+  }
+  EXPECT_EQ(repository_.take_calls(),
+            (std::vector<std::string>{"live_pending_count",
+                                      "create_pending 100003 device-1 from 192.0.2.7 cap 2"}));
   ASSERT_TRUE(answer_.has_value());
   EXPECT_EQ(answer_->status, 429);
   EXPECT_EQ(json::parse(answer_->body), (json{{"error", "too_many_pending_codes_for_address"}}));
-  EXPECT_TRUE(repository_.take_calls().empty());
 }
 
 TEST_F(PairingApiTest, TooManyRoomsAnswers403) {

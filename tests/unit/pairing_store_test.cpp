@@ -513,6 +513,43 @@ TEST_F(PairingStoreTest, WriteBlockedPastTheBusyTimeoutIsAnErrorAndTheStoreRecov
   EXPECT_EQ(create("123456", "alice", 1000, 5000), CreateOutcome::created);
 }
 
+TEST_F(PairingStoreTest, LivePendingsPerCreatorAreCapped) {
+  auto create_from = [this](const char* joinid, const char* creator, std::int64_t now, std::int64_t exp) {
+    Result<CreateOutcome> r = store_->create_pending(joinid, "alice", now, exp, creator, 2);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? *r : CreateOutcome::conflict;
+  };
+  EXPECT_EQ(create_from("100001", "192.0.2.1", 1000, 5000), CreateOutcome::created);
+  EXPECT_EQ(create_from("100002", "192.0.2.1", 1000, 9000), CreateOutcome::created);
+  EXPECT_EQ(create_from("100003", "192.0.2.1", 1000, 9000), CreateOutcome::too_many_for_creator);
+  EXPECT_EQ(create_from("100001", "192.0.2.1", 1000, 9000),
+            CreateOutcome::too_many_for_creator);  // before 409
+  EXPECT_EQ(counts(1000).pendings, 2);             // the refused create wrote nothing
+  EXPECT_EQ(create_from("100003", "2001:db8::", 1000, 9000), CreateOutcome::created);  // another creator
+  EXPECT_EQ(create("100004", "alice", 1000, 9000), CreateOutcome::created);  // none recorded: no cap
+  EXPECT_EQ(create_from("100005", "192.0.2.1", 4999, 9000), CreateOutcome::too_many_for_creator);
+  EXPECT_EQ(create_from("100005", "192.0.2.1", 5000, 9000),
+            CreateOutcome::created);  // 100001 expired at 5000
+  // A code that was used up no longer counts.
+  ASSERT_EQ(accept("100002", "bob", 5000, rid(1)).kind, AcceptOutcome::Kind::accepted);
+  ASSERT_EQ(check("100002", "alice", 5000).kind, Check::ready);
+  EXPECT_EQ(create_from("100006", "192.0.2.1", 5000, 9000), CreateOutcome::created);
+  EXPECT_EQ(create_from("100007", "192.0.2.1", 5000, 9000), CreateOutcome::too_many_for_creator);
+}
+
+TEST_F(PairingStoreTest, TheCapOnLivePendingsPerCreatorHoldsAcrossReopen) {
+  for (const char* joinid : {"100001", "100002"}) {
+    ASSERT_EQ(*store_->create_pending(joinid, "alice", 1000, 9000, "192.0.2.1", 2), CreateOutcome::created);
+  }
+  store_.reset();
+  database_.reset();
+  reopen();
+  ASSERT_NE(store_, nullptr);
+  Result<CreateOutcome> refused = store_->create_pending("100003", "alice", 2000, 9000, "192.0.2.1", 2);
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  EXPECT_EQ(*refused, CreateOutcome::too_many_for_creator);
+}
+
 TEST_F(PairingStoreTest, DataSurvivesCloseAndReopen) {
   pair("111111", "alice", "bob", rid(1));
   ASSERT_EQ(create("222222", "carol", 1000, 100000), CreateOutcome::created);
