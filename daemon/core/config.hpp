@@ -70,7 +70,7 @@ struct LimitsConfig {
   std::int64_t max_outbound_bytes_per_address = 16777216;
   std::int64_t max_outbound_bytes_total = 268435456;
   std::int64_t max_connections = 10000;
-  std::int64_t max_connections_per_ip = 1000;
+  std::int64_t max_connections_per_ip = 100;
   std::int64_t max_pending_codes = 100000;
   std::int64_t max_pending_codes_per_address = 1000;
   std::int64_t max_rooms_per_client = 100;

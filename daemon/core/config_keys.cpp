@@ -420,7 +420,7 @@ std::vector<ConfigKey> build_table() {
           "limits.max_connections", "10000", 1, 10000000, true,
           "Most open client connections; more get 503 too_many_connections."),
       integer_key<&C::limits, &LimitsConfig::max_connections_per_ip>(
-          "limits.max_connections_per_ip", "1000", 1, 10000000, true,
+          "limits.max_connections_per_ip", "100", 1, 10000000, true,
           "Most open connections from one TCP peer address (IPv6: per limits.ipv6_prefix_length network); "
           "server.trusted_proxies are not held to it."),
       integer_key<&C::limits, &LimitsConfig::max_pending_codes>(

@@ -391,6 +391,23 @@ def test_max_connections_per_ip(start_daemon):
             c.close()
 
 
+def test_default_max_connections_per_ip_is_100(start_daemon):
+    """The default keeps a few addresses from holding every slot: one address gets 100, the next one is refused,
+    and another address is still served."""
+    d = start_daemon({"limits.rest_rate_per_second": 0})
+    held = []
+    try:
+        for _ in range(100):
+            held.append(open_served(d.port, source="127.0.0.2"))
+        extra = RawConn(d.port, source="127.0.0.2")
+        assert_refused_or_503(extra)
+        extra.close()
+        held.append(open_served(d.port, source="127.0.0.3"))
+    finally:
+        for c in held:
+            c.close()
+
+
 # --- malformed and unusual HTTP ------------------------------------------------------------------------------------
 
 
