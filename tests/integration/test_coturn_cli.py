@@ -141,15 +141,18 @@ def matcher(command):
     return (lambda user: user == pattern) if verb == "ps" else (lambda user: pattern in user)
 
 
-def kill_dialog(port, command, max_listings=64):
-    """The steps of CoturnCliDialog: login, list, cs each new id, list again while truncated, quit."""
+def kill_dialog(port, command, seconds=30):
+    """The steps of CoturnCliDialog: login, list, cs each new id, list again while truncated, quit. coturn ends
+    sessions asynchronously, so a listing can show killed sessions again for a while (longer on a busy machine):
+    the dialog is bounded in time, not in listings."""
     cli = Cli(port)
     try:
         cli.login()
         killed, listings = [], 0
+        deadline = time.monotonic() + seconds
         while True:
             listings += 1
-            assert listings <= max_listings
+            assert time.monotonic() < deadline, f"still truncated after {listings} listings"
             ids, _, truncated = parse_listing(cli.command(command), matcher(command))
             for session_id in ids:
                 if session_id not in killed:
@@ -306,12 +309,10 @@ def test_kill_dialog_ends_only_matching_sessions(coturn):
     _, room8_total, _ = list_sessions(coturn, f"ps {ROOM8_USER}")
     _, other_total, _ = list_sessions(coturn, f"ps {OTHER_USER}")
 
-    started = time.monotonic()
     killed, listings = kill_dialog(coturn, "psp room7.")
     assert len(killed) == room7_total and listings >= 2  # truncated at 2 per listing, so listed again
     killed8, _ = kill_dialog(coturn, f"ps {ROOM8_USER}")
     assert len(killed8) == room8_total and not set(killed8) & set(killed)
-    assert time.monotonic() - started < 5
 
     # coturn cancels asynchronously; the listings empty within moments.
     wait_until(lambda: list_sessions(coturn, "psp room7.")[1] == 0, "room7 sessions to end")
