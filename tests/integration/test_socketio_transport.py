@@ -1,0 +1,215 @@
+"""Engine.IO v4 / Socket.IO v5 transport contract at /socket.io/, checked against the seed-002 server on the real
+`socket.io` 4.8 package ("reference") and against turnpiked ("turnpike"). Expected bodies and headers are what
+engine.io 6.6 sends."""
+import json
+import re
+import time
+
+import pytest
+import requests
+
+from sioutil import (BAD_HANDSHAKE_METHOD, CLIENT_TRANSPORTS, EIO_PATH, SESSION_ID_UNKNOWN, TRANSPORT_UNKNOWN,
+                     UNSUPPORTED_PROTOCOL_VERSION, EioPolling, server, sio, sio_connect_packet)  # noqa: F401
+
+SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,}$")
+AUTH = {"userId": "u", "sessionId": "s"}
+
+
+def eio_get(srv, params, method="GET", data=None, headers=None):
+    return requests.request(method, srv.url + EIO_PATH, params=params, data=data, headers=headers, timeout=10)
+
+
+# -------------------------------------------------------------------------------------------- polling handshake
+
+
+def test_polling_handshake(server):
+    srv = server.start()
+    response = eio_get(srv, {"EIO": "4", "transport": "polling"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].lower().startswith("text/plain")
+    assert response.text.startswith("0")
+    handshake = json.loads(response.text[1:])
+    assert list(handshake) == ["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"]
+    assert isinstance(handshake["sid"], str) and SID_RE.match(handshake["sid"])
+    assert handshake["upgrades"] == ["websocket"]
+    assert handshake["pingInterval"] == 25000
+    assert handshake["pingTimeout"] == 20000
+    assert handshake["maxPayload"] == 1000000
+    # Every handshake opens a new session.
+    again = json.loads(eio_get(srv, {"EIO": "4", "transport": "polling"}).text[1:])
+    assert again["sid"] != handshake["sid"]
+
+
+BAD_REQUESTS = {
+    "get_unknown_sid": ("GET", {"EIO": "4", "transport": "polling", "sid": "nope"}, None, SESSION_ID_UNKNOWN),
+    "post_unknown_sid": ("POST", {"EIO": "4", "transport": "polling", "sid": "nope"}, "4hello", SESSION_ID_UNKNOWN),
+    "unknown_transport": ("GET", {"EIO": "4", "transport": "carrier-pigeon"}, None, TRANSPORT_UNKNOWN),
+    "missing_transport": ("GET", {"EIO": "4"}, None, TRANSPORT_UNKNOWN),
+    "eio3": ("GET", {"EIO": "3", "transport": "polling"}, None, UNSUPPORTED_PROTOCOL_VERSION),
+    "missing_eio": ("GET", {"transport": "polling"}, None, UNSUPPORTED_PROTOCOL_VERSION),
+    "post_handshake": ("POST", {"EIO": "4", "transport": "polling"}, '40{"userId":"u","sessionId":"s"}',
+                       BAD_HANDSHAKE_METHOD),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_requests_get_engineio_errors(server, case):
+    srv = server.start()
+    method, params, data, expected = BAD_REQUESTS[case]
+    response = eio_get(srv, params, method=method, data=data)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].lower().startswith("application/json")
+    assert response.text == json.dumps(expected, separators=(",", ":"))
+
+
+def test_unknown_sid_after_a_real_session(server):
+    """A sid of a live session on the wrong transport name, and a made-up sid of the right length."""
+    srv = server.start()
+    eio = EioPolling(srv.url)
+    eio.handshake()
+    fake = "A" * len(eio.sid)
+    response = eio_get(srv, {"EIO": "4", "transport": "polling", "sid": fake})
+    assert (response.status_code, response.json()) == (400, SESSION_ID_UNKNOWN)
+    eio.close()
+
+
+# -------------------------------------------------------------------------------------------------------- CORS
+
+
+def test_cors_on_polling_reflects_origin_with_credentials(server):
+    srv = server.start()
+    origin = "https://x.example"
+    response = eio_get(srv, {"EIO": "4", "transport": "polling"}, headers={"Origin": origin})
+    assert response.status_code == 200
+    assert response.headers.get("Access-Control-Allow-Origin") == origin
+    assert response.headers.get("Access-Control-Allow-Credentials") == "true"
+    assert "origin" in response.headers.get("Vary", "").lower()
+    sid = json.loads(response.text[1:])["sid"]
+
+    # The same on a POST and on an error answer.
+    params = {"EIO": "4", "transport": "polling", "sid": sid}
+    post = eio_get(srv, params, method="POST", data=sio_connect_packet("/", AUTH), headers={"Origin": origin})
+    assert (post.status_code, post.text) == (200, "ok")
+    assert post.headers.get("Access-Control-Allow-Origin") == origin
+    assert post.headers.get("Access-Control-Allow-Credentials") == "true"
+    error = eio_get(srv, {"EIO": "4", "transport": "polling", "sid": "nope"}, headers={"Origin": origin})
+    assert error.status_code == 400
+    assert error.headers.get("Access-Control-Allow-Origin") == origin
+    assert error.headers.get("Access-Control-Allow-Credentials") == "true"
+
+
+def test_cors_preflight_on_polling(server):
+    srv = server.start()
+    origin = "https://x.example"
+    response = eio_get(srv, {"EIO": "4", "transport": "polling"}, method="OPTIONS",
+                       headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+    assert response.status_code == 204
+    assert response.headers.get("Access-Control-Allow-Origin") == origin
+    assert response.headers.get("Access-Control-Allow-Credentials") == "true"
+    methods = [m.strip() for m in response.headers.get("Access-Control-Allow-Methods", "").split(",")]
+    assert "GET" in methods and "POST" in methods
+    if srv.kind == "reference":  # the cors package's default list
+        assert methods == ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]
+
+
+# ------------------------------------------------------------------------------------- socket.io-client connects
+
+
+@pytest.mark.parametrize("transports", list(CLIENT_TRANSPORTS))
+def test_client_connects_on_every_namespace(server, sio, transports):
+    srv = server.start()
+    for i, ns in enumerate(srv.namespaces):
+        sid = f"c{i}"
+        report = sio.connected(sid, srv.url + ns, auth={"userId": f"u{i}", "sessionId": "s"},
+                               transports=CLIENT_TRANSPORTS[transports])
+        assert SID_RE.match(report["sid"])
+        if transports == "default":
+            # polling first, then the upgrade to WebSocket
+            assert sio.expect(sid, "upgrade", timeout=5)["transport"] == "websocket"
+        else:
+            assert report["transport"] == "websocket"
+            sio.assert_nothing(sid, kind="upgrade", seconds=0.2)
+        sio.assert_nothing(sid, kind="disconnect", seconds=0)
+
+
+@pytest.mark.parametrize("transports", list(CLIENT_TRANSPORTS))
+def test_unknown_namespace_is_refused(server, sio, transports):
+    srv = server.start()
+    sio.connect("x", srv.url + "/nope", auth=AUTH, transports=CLIENT_TRANSPORTS[transports])
+    report = sio.expect("x", ("connect", "connect_error"))
+    assert report["kind"] == "connect_error"
+    assert report["message"] == "Invalid namespace"
+
+
+def test_client_stays_connected_across_pings(server, sio):
+    """socket.io-client answers the server's pings: with a 1 s interval it is still connected after 3.5 s."""
+    srv = server.start(turnpike={"socketio.ping_interval_seconds": 1, "socketio.ping_timeout_seconds": 1},
+                       reference_env={"PING_INTERVAL_MS": "1000", "PING_TIMEOUT_MS": "1000"})
+    sio.connected("a", srv.url + srv.namespaces[-1], auth=AUTH, transports=["websocket"])
+    sio.connected("b", srv.url + srv.namespaces[-1], auth={"userId": "v", "sessionId": "s"})
+    sio.assert_nothing("a", kind="disconnect", seconds=3.5)
+    sio.assert_nothing("b", kind="disconnect", seconds=0)
+
+
+# ------------------------------------------------------------------------------------------------- raw Engine.IO
+
+
+def test_raw_polling_connect(server):
+    srv = server.start()
+    for ns in srv.namespaces:
+        eio = EioPolling(srv.url)
+        eio.handshake()
+        eio.post(sio_connect_packet(ns, AUTH))
+        packets = eio.get()
+        prefix = "40" if ns == "/" else f"40{ns},"
+        assert packets[0].startswith(prefix), packets
+        body = json.loads(packets[0][len(prefix):])
+        assert list(body) == ["sid"] and SID_RE.match(body["sid"])
+        eio.close()
+
+
+def test_raw_polling_connect_error(server):
+    """A CONNECT without auth is answered with CONNECT_ERROR 44{"message":"Authentication required"}."""
+    srv = server.start()
+    eio = EioPolling(srv.url)
+    eio.handshake()
+    eio.post(sio_connect_packet("/", None))
+    assert eio.get()[0] == '44{"message":"Authentication required"}'
+    eio.close()
+
+
+def test_polling_post_over_max_payload_is_refused(server):
+    srv = server.start()
+    eio = EioPolling(srv.url)
+    open_packet = eio.handshake()
+    big = "4" + "x" * open_packet["maxPayload"]  # one byte over maxPayload
+    assert eio.raw_post_status(big) == 413
+    # engine.io closes the session on it
+    after = eio.get_response()
+    assert (after.status_code, after.json()) == (400, SESSION_ID_UNKNOWN)
+    eio.close()
+
+
+def test_polling_client_that_never_pongs_is_dropped(server):
+    srv = server.start(turnpike={"socketio.ping_interval_seconds": 1, "socketio.ping_timeout_seconds": 1},
+                       reference_env={"PING_INTERVAL_MS": "1000", "PING_TIMEOUT_MS": "1000"})
+    silent = EioPolling(srv.url)
+    handshake = silent.handshake()
+    assert (handshake["pingInterval"], handshake["pingTimeout"]) == (1000, 1000)
+    polite = EioPolling(srv.url)
+    polite.handshake()
+
+    started = time.monotonic()
+    assert silent.get(timeout=5) == ["2"]  # the server's ping, after pingInterval
+    assert 0.5 < time.monotonic() - started < 3
+    assert polite.get(timeout=5) == ["2"]
+    polite.post("3")
+
+    # The silent one never answers: gone after pingInterval + pingTimeout (allow slack), the polite one is not.
+    time.sleep(1.8)
+    after = silent.get_response(timeout=5)
+    assert (after.status_code, after.json()) == (400, SESSION_ID_UNKNOWN)
+    polite_poll = polite.get_response(timeout=5)
+    assert polite_poll.status_code == 200 and polite_poll.text.split("\x1e")[0] in ("2", "6")
+    silent.close()
+    polite.close()
