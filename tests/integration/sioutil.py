@@ -1,5 +1,5 @@
 # Socket.IO test helpers: the socket.io-client driver (tests/socketio/driver.mjs), a raw Engine.IO v4 polling
-# client, the seed-002 reference server and the `server`/`sio` fixtures shared by the test_socketio_*.py files.
+# client, the seed-002 reference server, and what the `server`/`sio` fixtures (conftest.py) start.
 """Helpers for the Socket.IO integration tests.
 
 `SioDriver` runs `node tests/socketio/driver.mjs`, a long-lived process that drives any number of sockets of the
@@ -8,7 +8,7 @@ until a test takes them with `expect()`.
 
 `EioPolling` speaks Engine.IO v4 long-polling by hand over `requests`, for what a client library never sends.
 
-The `server` fixture is parametrized over "reference" (tests/socketio/seed002_server.mjs: the seed-002 server on
+The `server` fixture (conftest.py) is parametrized over "reference" (tests/socketio/seed002_server.mjs: the seed-002 server on
 the real `socket.io` package) and "turnpike" (the daemon; skipped only while it answers the Engine.IO handshake
 with 404, that is until it serves the path). Tests of what only turnpike does use `@turnpike_only`.
 """
@@ -435,17 +435,3 @@ def dialect_namespace(srv):
 
 
 turnpike_only = pytest.mark.parametrize("server", ["turnpike"], indirect=True)
-
-
-@pytest.fixture(params=["reference", "turnpike"])
-def server(request, start_daemon):
-    launcher = ServerLauncher(request.param, start_daemon)
-    yield launcher
-    launcher.stop_all()
-
-
-@pytest.fixture
-def sio():
-    driver = SioDriver()
-    yield driver
-    driver.close()

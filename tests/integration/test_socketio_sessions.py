@@ -1,14 +1,13 @@
 """The "session" dialect of seed 002 over Socket.IO: what the seed's server does (checked against the reference
 server on the real `socket.io` package and against turnpiked), and what turnpike adds from the seed's README and
 the issue (marked @turnpike_only)."""
-import json
 import queue
 import time
 
 import pytest
 import requests
 
-from sioutil import CLIENT_TRANSPORTS, dialect_namespace, server, sio, turnpike_only  # noqa: F401
+from sioutil import CLIENT_TRANSPORTS, dialect_namespace, turnpike_only
 
 GOOGLE_STUN = [
     {"urls": "stun:stun.l.google.com:19302"},
@@ -258,11 +257,13 @@ def test_sessions_are_bounded(server, sio):
     url = srv.url + dialect_namespace(srv)
     sio.connected("a", url, auth=auth("a", "s1"), transports=["websocket"])
     sio.connected("b", url, auth=auth("b", "s1"), transports=["websocket"])
+    assert sio.expect_event("a", "peer:joined")[0]["userId"] == "b"
     sio.connect("c", url, auth=auth("c", "s1"), transports=["websocket"])
     report = sio.expect("c", ("connect", "connect_error"))
     assert (report["kind"], report["message"]) == ("connect_error", "Session is full")
     sio.connected("d", url, auth=auth("d", "s2"), transports=["websocket"])  # another session is not affected
-    sio.assert_nothing("a", "peer:joined", seconds=0.2)
+    sio.assert_nothing("a", "peer:joined", seconds=0.2)  # the refused one never joined
+    sio.assert_nothing("b", "peer:joined", seconds=0)
 
 
 @turnpike_only
@@ -275,6 +276,7 @@ def test_bad_payloads_never_crash_the_daemon(server, sio, transports):
     sio.connected("b", url, auth=auth("b", "s1"), transports=t)
     sio.connected("x", url, auth=auth("x", "s2"), transports=t)
     sio.connected("y", url, auth=auth("y", "s2"), transports=t)
+    assert sio.expect_event("x", "peer:joined")[0]["userId"] == "y"
     for bad in ([], [None], ["abc"], [42]):
         sio.emit("a", "signal", *bad)
         error = sio.expect_event("a", "error")

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from sioutil import (BAD_HANDSHAKE_METHOD, CLIENT_TRANSPORTS, EIO_PATH, SESSION_ID_UNKNOWN, TRANSPORT_UNKNOWN,
-                     UNSUPPORTED_PROTOCOL_VERSION, EioPolling, server, sio, sio_connect_packet)  # noqa: F401
+                     UNSUPPORTED_PROTOCOL_VERSION, EioPolling, sio_connect_packet)
 
 SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,}$")
 AUTH = {"userId": "u", "sessionId": "s"}
