@@ -322,6 +322,22 @@ def sio_connect_packet(namespace, auth):
     return prefix + (json.dumps(auth, separators=(",", ":")) if auth is not None else "")
 
 
+def sio_event_packet(namespace, name, *args):
+    """A Socket.IO EVENT as Engine.IO message text: 42["name",...] or 42/ns,["name",...]."""
+    prefix = "42" if namespace == "/" else f"42{namespace},"
+    return prefix + json.dumps([name, *args], separators=(",", ":"))
+
+
+def parse_sio_event(namespace, packet):
+    """Engine.IO message text -> (name, [args]) when it is a Socket.IO EVENT (without ack id) of `namespace`,
+    else None."""
+    prefix = "42" if namespace == "/" else f"42{namespace},"
+    if not packet.startswith(prefix) or not packet[len(prefix):].startswith("["):
+        return None
+    name, *args = json.loads(packet[len(prefix):])
+    return name, args
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Servers under test
 

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from sioutil import (BAD_HANDSHAKE_METHOD, CLIENT_TRANSPORTS, EIO_PATH, SESSION_ID_UNKNOWN, TRANSPORT_UNKNOWN,
-                     UNSUPPORTED_PROTOCOL_VERSION, EioPolling, sio_connect_packet)
+                     UNSUPPORTED_PROTOCOL_VERSION, EioPolling, parse_sio_event, sio_connect_packet,
+                     sio_event_packet)
 
 SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,}$")
 AUTH = {"userId": "u", "sessionId": "s"}
@@ -165,6 +166,77 @@ def test_raw_polling_connect(server):
         assert packets[0].startswith(prefix), packets
         body = json.loads(packets[0][len(prefix):])
         assert list(body) == ["sid"] and SID_RE.match(body["sid"])
+        eio.close()
+
+
+def poll_events(eio, ns, names, count, timeout=5):
+    """Polls until `count` EVENT packets of namespace `ns` named in `names` arrived (other packets are skipped);
+    returns [(name, first argument)]."""
+    events = []
+    deadline = time.monotonic() + timeout
+    while len(events) < count and time.monotonic() < deadline:
+        for packet in eio.get(timeout=timeout):
+            event = parse_sio_event(ns, packet)
+            if event and event[0] in names:
+                events.append((event[0], event[1][0]))
+    return events
+
+
+def test_raw_polling_batched_packets_and_relay(server):
+    """Packets joined with \x1e in one POST are all handled in order, and a poll returns what is queued joined
+    the same way."""
+    srv = server.start()
+    ns = srv.namespaces[-1]
+    a, b = EioPolling(srv.url), EioPolling(srv.url)
+    for eio, user in ((a, "a"), (b, "b")):
+        eio.handshake()
+        eio.post(sio_connect_packet(ns, {"userId": user, "sessionId": "raw"}))
+        assert eio.get()[0].startswith("40" if ns == "/" else f"40{ns},")
+    b.post(sio_event_packet(ns, "signal", {"type": "offer", "sdp": "x", "from": "spoofed"}),
+           sio_event_packet(ns, "signal", {"type": "candidate", "candidate": {"candidate": "c"}}))
+    events = poll_events(a, ns, ("peer:joined", "signal"), 3)
+    assert [name for name, _ in events] == ["peer:joined", "signal", "signal"]
+    assert events[0][1]["userId"] == "b"
+    assert list(events[1][1].items()) == [("type", "offer"), ("sdp", "x"), ("from", "b")]
+    assert events[2][1] == {"type": "candidate", "candidate": {"candidate": "c"}, "from": "b"}
+    a.close()
+    b.close()
+
+
+def test_raw_polling_event_before_connect_ends_the_session(server):
+    """socket.io closes the Engine.IO session when an EVENT arrives for a namespace that is not connected yet
+    (here: batched behind its own CONNECT, before the server accepted it); the peer never sees that event."""
+    srv = server.start()
+    ns = srv.namespaces[-1]
+    a, b = EioPolling(srv.url), EioPolling(srv.url)
+    a.handshake()
+    a.post(sio_connect_packet(ns, {"userId": "a", "sessionId": "early"}))
+    a.get()
+    b.handshake()
+    b.post(sio_connect_packet(ns, {"userId": "b", "sessionId": "early"}), sio_event_packet(ns, "signal", {"type": "x"}))
+    closed = False
+    deadline = time.monotonic() + 5
+    while not closed and time.monotonic() < deadline:
+        response = b.get_response(timeout=5)
+        if response.status_code == 400:
+            assert response.json() == SESSION_ID_UNKNOWN
+            closed = True
+        else:
+            assert response.status_code == 200
+            packets = response.text.split("\x1e")
+            assert not any(p.startswith("40") for p in packets), packets
+            closed = "1" in packets
+    assert closed
+    # b never joined: the next things a hears of are c's join and c's signal.
+    c = EioPolling(srv.url)
+    c.handshake()
+    c.post(sio_connect_packet(ns, {"userId": "c", "sessionId": "early"}))
+    c.get()
+    c.post(sio_event_packet(ns, "signal", {"type": "marker"}))
+    events = poll_events(a, ns, ("peer:joined", "peer:left", "signal"), 2)
+    assert [(name, payload.get("userId", payload.get("from"))) for name, payload in events] == \
+        [("peer:joined", "c"), ("signal", "c")]
+    for eio in (a, b, c):
         eio.close()
 
 
