@@ -322,6 +322,38 @@ def sio_connect_packet(namespace, auth):
     return prefix + (json.dumps(auth, separators=(",", ":")) if auth is not None else "")
 
 
+def raw_websocket_upgrade(port, target, timeout=5):
+    """Sends a WebSocket upgrade request for `target` (path?query) to 127.0.0.1:port on a plain socket and returns
+    (status, body text) of a refusal; for a 101 the body is empty."""
+    import socket
+
+    request = (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request.encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            piece = sock.recv(4096)
+            if not piece:
+                break
+            data += piece
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if status == 101:
+            return status, ""
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while length is None or len(body) < length:
+            piece = sock.recv(4096)
+            if not piece:
+                break
+            body += piece
+    return status, body.decode(errors="replace")
+
+
 def sio_event_packet(namespace, name, *args):
     """A Socket.IO EVENT as Engine.IO message text: 42["name",...] or 42/ns,["name",...]."""
     prefix = "42" if namespace == "/" else f"42{namespace},"

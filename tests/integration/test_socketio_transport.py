@@ -3,14 +3,15 @@
 engine.io 6.6 sends."""
 import json
 import re
+import threading
 import time
 
 import pytest
 import requests
 
 from sioutil import (BAD_HANDSHAKE_METHOD, CLIENT_TRANSPORTS, EIO_PATH, SESSION_ID_UNKNOWN, TRANSPORT_UNKNOWN,
-                     UNSUPPORTED_PROTOCOL_VERSION, EioPolling, parse_sio_event, sio_connect_packet,
-                     sio_event_packet)
+                     UNSUPPORTED_PROTOCOL_VERSION, EioPolling, parse_sio_event, raw_websocket_upgrade,
+                     sio_connect_packet, sio_event_packet)
 
 SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,}$")
 AUTH = {"userId": "u", "sessionId": "s"}
@@ -285,3 +286,124 @@ def test_polling_client_that_never_pongs_is_dropped(server):
     assert polite_poll.status_code == 200 and polite_poll.text.split("\x1e")[0] in ("2", "6")
     silent.close()
     polite.close()
+
+
+# ------------------------------------------------------------------------------------- WebSocket transport by hand
+
+
+def ws_url(srv, sid=None):
+    query = "EIO=4&transport=websocket" + (f"&sid={sid}" if sid else "")
+    return f"ws://127.0.0.1:{srv.port}{EIO_PATH}?{query}"
+
+
+def ws_events(ws, ns, names, count, timeout=5):
+    """Reads WebSocket messages until `count` EVENTs of `ns` named in `names` arrived (others are skipped)."""
+    events = []
+    deadline = time.monotonic() + timeout
+    while len(events) < count and time.monotonic() < deadline:
+        ws.settimeout(max(deadline - time.monotonic(), 0.01))
+        event = parse_sio_event(ns, ws.recv())
+        if event and event[0] in names:
+            events.append((event[0], event[1][0]))
+    return events
+
+
+def test_upgrade_from_polling_to_websocket_by_hand(server):
+    """2probe/3probe on the WebSocket, the pending poll answered with a noop, 5 completes the upgrade; then the
+    polling transport of that sid is refused and events flow on the WebSocket."""
+    websocket = pytest.importorskip("websocket", reason="python3-websocket is not installed")
+    srv = server.start()
+    ns = srv.namespaces[-1]
+    a = EioPolling(srv.url)
+    a.handshake()
+    a.post(sio_connect_packet(ns, {"userId": "a", "sessionId": "up"}))
+    assert a.get()[0].startswith("40")
+
+    pending = []
+    poller = threading.Thread(target=lambda: pending.append(a.get_response(timeout=8)), daemon=True)
+    poller.start()
+    time.sleep(0.2)
+    ws = websocket.create_connection(ws_url(srv, a.sid), timeout=5)
+    try:
+        ws.send("2probe")
+        assert ws.recv() == "3probe"
+        poller.join(6)
+        assert pending and pending[0].status_code == 200
+        assert "6" in pending[0].text.split("\x1e"), pending[0].text
+        ws.send("5")
+        time.sleep(0.2)
+        for response in (a.get_response(timeout=5), a.post_response(sio_event_packet(ns, "signal", {}))):
+            assert (response.status_code, response.json()) == (400, {"code": 3, "message": "Bad request"})
+
+        b = EioPolling(srv.url)
+        b.handshake()
+        b.post(sio_connect_packet(ns, {"userId": "b", "sessionId": "up"}))
+        assert b.get()[0].startswith("40")
+        joined = ws_events(ws, ns, ("peer:joined",), 1)
+        assert joined and joined[0][1]["userId"] == "b"
+        ws.send(sio_event_packet(ns, "signal", {"type": "offer", "sdp": "x"}))
+        assert poll_events(b, ns, ("signal",), 1) == [("signal", {"type": "offer", "sdp": "x", "from": "a"})]
+        b.close()
+    finally:
+        ws.close()
+        a.close()
+
+
+def test_websocket_only_handshake(server):
+    """A WebSocket opened without sid is a session of its own: the open packet offers no upgrades."""
+    websocket = pytest.importorskip("websocket", reason="python3-websocket is not installed")
+    srv = server.start()
+    ws = websocket.create_connection(ws_url(srv), timeout=5)
+    try:
+        opened = json.loads(ws.recv()[1:])
+        assert list(opened) == ["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"]
+        assert SID_RE.match(opened["sid"])
+        assert (opened["upgrades"], opened["pingInterval"], opened["pingTimeout"], opened["maxPayload"]) == \
+            ([], 25000, 20000, 1000000)
+        ns = srv.namespaces[-1]
+        ws.send(sio_connect_packet(ns, AUTH))
+        ws.settimeout(5)
+        assert ws.recv().startswith("40" if ns == "/" else f"40{ns},")
+    finally:
+        ws.close()
+
+
+WS_UPGRADE_ERRORS = {
+    # engine.io refuses a bad upgrade with the bare message as text, not the JSON body of the polling errors
+    "unknown_sid": ("EIO=4&transport=websocket&sid=nope", "Session ID unknown"),
+    "unknown_transport": ("EIO=4&transport=carrier-pigeon", "Transport unknown"),
+}
+
+
+@pytest.mark.parametrize("case", list(WS_UPGRADE_ERRORS))
+def test_websocket_upgrade_errors(server, case):
+    srv = server.start()
+    query, message = WS_UPGRADE_ERRORS[case]
+    assert raw_websocket_upgrade(srv.port, f"{EIO_PATH}?{query}") == (400, message)
+
+
+def test_websocket_eio3_gets_no_session(server):
+    """EIO=3 over WebSocket never opens a session. (engine.io 6.6 completes the 101 handshake first and then writes
+    a raw "HTTP/1.1 400 ... Unsupported protocol version" response on the upgraded connection and closes it; a plain
+    400 refusal is as good.)"""
+    websocket = pytest.importorskip("websocket", reason="python3-websocket is not installed")
+    srv = server.start()
+    try:
+        ws = websocket.create_connection(f"ws://127.0.0.1:{srv.port}{EIO_PATH}?EIO=3&transport=websocket", timeout=5)
+    except websocket.WebSocketBadStatusException as refused:
+        assert refused.status_code == 400
+        return
+    try:
+        ws.settimeout(3)
+        first = ws.recv()
+    except (websocket.WebSocketException, OSError):
+        first = None
+    finally:
+        ws.close()
+    assert not (isinstance(first, str) and first.startswith("0")), first
+
+
+def test_websocket_transport_without_upgrade_is_a_bad_request(server):
+    srv = server.start()
+    response = eio_get(srv, {"EIO": "4", "transport": "websocket"})
+    assert (response.status_code, response.text) == (400, '{"code":3,"message":"Bad request"}')
