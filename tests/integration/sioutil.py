@@ -8,9 +8,10 @@ until a test takes them with `expect()`.
 
 `EioPolling` speaks Engine.IO v4 long-polling by hand over `requests`, for what a client library never sends.
 
-The `server` fixture (conftest.py) is parametrized over "reference" (tests/socketio/seed002_server.mjs: the seed-002 server on
-the real `socket.io` package) and "turnpike" (the daemon; skipped only while it answers the Engine.IO handshake
-with 404, that is until it serves the path). Tests of what only turnpike does use `@turnpike_only`.
+The `server` fixture (conftest.py) is parametrized over "reference" (tests/socketio/seed002_server.mjs: the
+seed-002 server on the real `socket.io` package) and "turnpike" (the daemon; skipped only while it answers the
+Engine.IO handshake with 404, that is until it serves the path). Tests of what only turnpike does use
+`@turnpike_only`.
 """
 import fcntl
 import json
@@ -65,7 +66,7 @@ def ensure_node_modules():
         if fresh():
             return
         if shutil.which("npm") is None:
-            pytest.skip("npm is not installed (apt-get install npm): tests/socketio needs `npm ci`")
+            pytest.fail("node is installed but npm is not (apt-get install npm): tests/socketio needs `npm ci`")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SIO_DIR, check=True,
                        timeout=300)
 

@@ -1,6 +1,6 @@
-// The seed-002 signaling server (packages/services/signaling of the SkillSwap Hub seed), re-implemented from
-// docs of its behaviour (/work/shared/reference/seed-dialects.md §1.2-§1.5) on plain node:http instead of Express,
-// so that the Socket.IO contract tests can run against the real socket.io server package.
+// The seed-002 signaling server (packages/services/signaling of the SkillSwap Hub seed), re-implemented from the
+// description of its behaviour in ../shared/reference/seed-dialects.md §1.2-§1.5, on plain node:http instead of
+// Express, so that the Socket.IO contract tests can run against the real socket.io server package.
 //
 // Usage: node seed002_server.mjs [PORT]   (0 or nothing: a free port). Listens on 127.0.0.1 and prints
 // "listening PORT" as its first stdout line; logs go to stderr.
@@ -10,7 +10,8 @@ import http from "node:http";
 import { Server } from "socket.io";
 
 const port = Number(process.argv[2] || 0);
-const allowedOrigins = process.env.ALLOWED_ORIGINS?.split(",") || ["http://localhost:5173", "http://localhost:3000", "*"];
+const allowedOrigins = process.env.ALLOWED_ORIGINS?.split(",") ||
+  ["http://localhost:5173", "http://localhost:3000", "*"];
 const log = (line) => process.stderr.write(`info: ${line} {"timestamp":"${new Date().toISOString()}"}\n`);
 
 // RateLimiter(10, 1000): a fixed window per key, opened by the first accepted attempt; rejected attempts are not
@@ -67,7 +68,8 @@ const httpServer = http.createServer((req, res) => {
     res.end(JSON.stringify(body));
   };
   if (req.method === "OPTIONS") {
-    res.writeHead(204, { ...headers, "Access-Control-Allow-Methods": "GET,HEAD,PUT,PATCH,POST,DELETE", "Content-Length": "0" });
+    res.writeHead(204, { ...headers, "Access-Control-Allow-Methods": "GET,HEAD,PUT,PATCH,POST,DELETE",
+                         "Content-Length": "0" });
     res.end();
   } else if (req.method === "GET" && path === "/health") {
     json(200, { status: "ok", timestamp: new Date().toISOString() });
@@ -76,7 +78,8 @@ const httpServer = http.createServer((req, res) => {
     req.on("end", () => json(200, { iceServers: STUN, timestamp: Date.now() }));
   } else {
     res.writeHead(404, { ...headers, "Content-Type": "text/html; charset=utf-8" });
-    res.end(`<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot ${req.method} ${path}</pre>\n</body>\n</html>\n`);
+    res.end(`<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n` +
+            `<body>\n<pre>Cannot ${req.method} ${path}</pre>\n</body>\n</html>\n`);
   }
 });
 
