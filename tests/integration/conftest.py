@@ -171,3 +171,27 @@ def turn_stack(start_daemon, tmp_path):
     yield factory
     for stack in stacks:
         stack.close()
+
+
+# --- Socket.IO -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["reference", "turnpike"])
+def server(request, start_daemon):
+    """sioutil.ServerLauncher for the seed-002 reference server (node, the real socket.io package) or turnpiked:
+    `srv = server.start(turnpike={...}, reference_env={...})`. `@sioutil.turnpike_only` keeps only "turnpike"."""
+    import sioutil
+
+    launcher = sioutil.ServerLauncher(request.param, start_daemon)
+    yield launcher
+    launcher.stop_all()
+
+
+@pytest.fixture
+def sio():
+    """A sioutil.SioDriver: socket.io-client sockets driven from the test (npm ci in tests/socketio if needed)."""
+    import sioutil
+
+    driver = sioutil.SioDriver()
+    yield driver
+    driver.close()
