@@ -92,8 +92,10 @@ std::variant<Packet, DecodeError> decode(std::string_view text) {
   }
 
   if (!rest.empty()) {
-    // JSON.parse refuses a byte-order mark, which nlohmann::json would skip.
-    if (rest.starts_with("\xEF\xBB\xBF") || json_nesting_exceeds(rest, kMaxPayloadDepth))
+    // JSON.parse refuses a byte-order mark, which nlohmann::json skips, and a NUL byte, where nlohmann::json
+    // stops reading (a NUL cannot be part of JSON text: inside strings it must be escaped).
+    if (rest.starts_with("\xEF\xBB\xBF") || rest.find('\0') != std::string_view::npos ||
+        json_nesting_exceeds(rest, kMaxPayloadDepth))
       return DecodeError::bad_json;
     packet.data = parse_ordered_json(rest);
     if (packet.data.is_discarded()) return DecodeError::bad_json;

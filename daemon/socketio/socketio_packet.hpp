@@ -60,7 +60,8 @@ enum class DecodeError {
 // Stricter than socket.io-parser in a few places, all on input no socket.io client sends: the type and
 // the ack id are ASCII digits only (JavaScript's Number() also takes whitespace), EVENT, ACK and
 // CONNECT_ERROR without a payload are invalid_payload (the decoder there checks only payloads that are
-// present), the namespace and ack id are bounded, and JSON must be UTF-8 without lone surrogate escapes.
+// present), the namespace and ack id are bounded, and the JSON must be UTF-8 without lone surrogate
+// escapes (JSON.parse takes those), like JSON.parse without a byte-order mark or NUL byte.
 std::variant<Packet, DecodeError> decode(std::string_view text);
 
 // Encodes like socket.io-parser's encoder: the type digit, then `nsp` and ',' unless `nsp` is "/" or empty,

@@ -32,6 +32,7 @@ void PrintTo(DecodeError error, std::ostream* os) {
 
 namespace {
 
+using namespace std::string_view_literals;
 using json = nlohmann::ordered_json;
 using Decoded = std::variant<Packet, DecodeError>;
 
@@ -98,6 +99,10 @@ TEST(SocketIoPacket, DecodesErrors) {
       {"2[\"\\ud800\"]", DecodeError::bad_json},
       {"2[1e400]", DecodeError::bad_json},
       {"2\xEF\xBB\xBF[\"a\"]", DecodeError::bad_json},
+      {"2[\"a\"]\0"sv, DecodeError::bad_json},
+      {"2[\"a\"]\0x"sv, DecodeError::bad_json},
+      {"2[\"a\0\"]"sv, DecodeError::bad_json},
+      {"2/admin\0,[\"a\"]"sv, DecodeError::bad_namespace},
       {"0[]", DecodeError::invalid_payload},
   });
 }
