@@ -9,7 +9,7 @@ seconds=${1:-30}
 shift || true
 build=${TURNPIKE_FUZZ_BUILD:-build-fuzz}
 fuzz_dir=tests/fuzz
-targets=(http_request_parser ws_frame_decoder utf8 json_scan config signaling coturn_cli forwarded)
+targets=(http_request_parser ws_frame_decoder utf8 json_scan config signaling coturn_cli forwarded engineio_payload socketio_packet)
 
 CC=clang CXX=clang++ cmake -S . -B "$build" -DTURNPIKE_FUZZ=ON -DTURNPIKE_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fuzz_targets
