@@ -15,8 +15,12 @@
 #include "pairing/pairing_store.hpp"
 #include "pairing/sqlite_pairing_repository.hpp"
 #include "signaling/signaling.hpp"
+#include "socketio/engine_server.hpp"
+#include "socketio/sessions_dialect.hpp"
+#include "socketio/socketio_server.hpp"
 #include "turn/credential_issuer.hpp"
 #include "turn/session_killer.hpp"
+#include "turn/session_turn_grants.hpp"
 #include "turn/turn_store.hpp"
 
 namespace turnpike {
@@ -126,10 +130,30 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   app->ops_ = std::make_unique<OpsApi>(
       OpsPorts{*self, *app->database_, *app->store_, *app->turn_store_, *app->signaling_, *app->metrics_});
 
+  app->session_grants_ = std::make_unique<SessionTurnGrants>(*app->turn_store_, *app->turn_issuer_);
+  // Socket.IO sessions live in memory: the credentials of those an earlier run had are revoked now.
+  if (auto leftovers = app->session_grants_->revoke_leftovers(); !leftovers) {
+    return leftovers.error();
+  } else if (*leftovers > 0) {
+    log_info("session_credentials_revoked").kv("owners", *leftovers).kv("reason", "restart");
+  }
+  app->sessions_dialect_ = std::make_unique<SessionsDialect>(
+      SessionsPorts{base, cfg, app->clock_, app->session_grants_.get(),
+                    [self](std::function<void(bool)> then) { (void)self->commits_->wait(std::move(then)); },
+                    [self] {
+                      if (self->turn_killer_) self->turn_killer_->poke();
+                    }});
+  app->socketio_ = std::make_unique<sio::SocketIoServer>(base, cfg);
+  app->socketio_->add_namespace("/sessions", *app->sessions_dialect_);
+  app->socketio_->add_namespace("/", *app->sessions_dialect_);
+  app->engine_ = std::make_unique<eio::EngineServer>(
+      base, eio::EnginePorts{cfg, *app->metrics_, app->ws_address_limiter_, *app->socketio_});
+
   // The transport: the listener starts each connection as an HttpSession, whose service is the router.
   app->router_ = std::make_unique<Router>(
       RouterPorts{*app->pairing_, *app->ops_, *app->commits_,
-                  WsSessionPorts{cfg, *app->signaling_, *app->metrics_, app->ws_address_limiter_}});
+                  WsSessionPorts{cfg, *app->signaling_, *app->metrics_, app->ws_address_limiter_},
+                  *app->engine_, *app->sessions_dialect_});
   app->sessions_ = std::make_unique<HttpSessionFactory>(
       HttpSessionPorts{cfg, *app->router_, app->rest_limiter_, *app->metrics_});
   app->listener_ = std::make_unique<Listener>(base, *app->sessions_, *app->metrics_);
@@ -228,7 +252,10 @@ void App::finish_sweep(double started, std::int64_t now_ms, std::int64_t batch, 
   }
   if (!more) {
     // Caught up: the periodic upkeep, which a backlog may postpone.
-    if (config_->turn.enabled()) signaling_->renew_ice_servers();
+    if (config_->turn.enabled()) {
+      signaling_->renew_ice_servers();
+      sessions_dialect_->renew_ice_servers();
+    }
     double now = clock_.monotonic_seconds();
     rest_limiter_.prune({config_->limits.rest_rate_per_second, config_->limits.rest_rate_burst}, now);
     ws_address_limiter_.prune(
@@ -291,6 +318,7 @@ void App::shutdown(std::function<void()> done) {
   shutting_down_ = true;
   sweeper_.stop();
   log_info("shutting_down").kv("connections", static_cast<std::uint64_t>(listener_->connection_count()));
+  engine_->shutdown();  // waiting polls get the close packet, so their connections can close
   listener_->begin_shutdown(std::move(done));
 }
 

@@ -24,6 +24,14 @@ class Metrics;
 class PairingApi;
 class PairingStore;
 class Router;
+class SessionsDialect;
+class SessionTurnGrants;
+namespace eio {
+class EngineServer;
+}
+namespace sio {
+class SocketIoServer;
+}
 class ServiceNotifier;
 class Signaling;
 class SqlitePairingRepository;
@@ -96,6 +104,11 @@ class App : public OpsHost {
   // After the API, so it goes first: a backend drops its operations in flight, whose completions use the API.
   std::unique_ptr<SqlitePairingRepository> pairing_repository_;
   std::unique_ptr<OpsApi> ops_;
+  // Socket.IO: the dialect, the Socket.IO layer that serves its namespaces, and Engine.IO below it.
+  std::unique_ptr<SessionTurnGrants> session_grants_;
+  std::unique_ptr<SessionsDialect> sessions_dialect_;
+  std::unique_ptr<sio::SocketIoServer> socketio_;
+  std::unique_ptr<eio::EngineServer> engine_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<HttpSessionFactory> sessions_;
   std::unique_ptr<Listener> listener_;

@@ -10,6 +10,8 @@
 #include "ops/ops_api.hpp"
 #include "ops/static_assets.hpp"
 #include "pairing/pairing_api.hpp"
+#include "socketio/engine_server.hpp"
+#include "socketio/sessions_dialect.hpp"
 #include "ws/handshake.hpp"
 
 namespace turnpike {
@@ -21,6 +23,7 @@ using http::Response;
 struct Handlers {
   PairingApi& pairing;
   OpsApi& ops;
+  SessionsDialect& sessions;
 };
 
 enum class Access { anyone, admin };
@@ -43,7 +46,7 @@ struct Route {
   void (*handler)(const Handlers&, const http::Request&, const RequestContext&, Respond&&);
 };
 
-constexpr std::array<Route, 15> kRoutes = {{
+constexpr std::array<Route, 16> kRoutes = {{
     {"/", "GET", Access::anyone,
      [](const Handlers&, const http::Request&, const RequestContext&, Respond&& respond) {
        respond(Response::text(200, "WebRTC P2P Signaling Server Active - Ready for iOS clients"));
@@ -91,6 +94,10 @@ constexpr std::array<Route, 15> kRoutes = {{
     {"/api/rooms/turn", "POST", Access::anyone,
      [](const Handlers& h, const http::Request& r, const RequestContext& ctx, Respond&& respond) {
        h.pairing.turn_credentials(r, ctx, std::move(respond));
+     }},
+    {"/turn/credentials", "POST", Access::anyone,
+     [](const Handlers& h, const http::Request& r, const RequestContext&, Respond&& respond) {
+       respond(h.sessions.turn_credentials(r));
      }},
     {"/admin/status", "GET", Access::admin,
      [](const Handlers& h, const http::Request&, const RequestContext& ctx, Respond&& respond) {
@@ -179,6 +186,11 @@ void Router::handle(const http::Request& request, const RequestContext& ctx, Htt
 
 void Router::dispatch(const http::Request& request, const RequestContext& ctx, HttpReply answer) {
   const std::string& method = request.method;
+  if (ports_.socketio.serves(request.path)) {
+    return ports_.socketio.handle(request, ctx, [answer = std::move(answer)](Response response) {
+      answer(std::move(response), "socket.io");
+    });
+  }
   std::string path = http::normalize_path(request.path);
   if (is_admin_path(path)) {
     // Admin answers carry no CORS headers, so a web page can neither read them nor get a preflight through.
@@ -208,7 +220,7 @@ void Router::dispatch(const http::Request& request, const RequestContext& ctx, H
     if (candidate.access == Access::admin) {
       if (auto refusal = browser_refusal(request, ctx)) return answer(std::move(*refusal), std::move(route));
     }
-    return candidate.handler(Handlers{ports_.pairing, ports_.ops}, request, ctx,
+    return candidate.handler(Handlers{ports_.pairing, ports_.ops, ports_.sessions}, request, ctx,
                              [answer = std::move(answer), route = std::move(route)](Response response) {
                                answer(std::move(response), route);
                              });
@@ -220,7 +232,12 @@ void Router::dispatch(const http::Request& request, const RequestContext& ctx, H
   answer(Response::error(404, "not_found"), "unmatched");
 }
 
+void Router::body_refused(const http::Request& head) {
+  if (ports_.socketio.serves(head.path)) ports_.socketio.refused(head);
+}
+
 HttpUpgrade Router::upgrade(const http::Request& request, const RequestContext& ctx) {
+  if (ports_.socketio.serves(request.path)) return ports_.socketio.upgrade(request, ctx);
   auto path = http::normalize_path(request.path);
   if (path != "/" && path != "/ws") return {{}, nullptr, Response::error(404, "not_found")};
   auto answer = ws::answer_handshake(request, ports_.websocket.config);

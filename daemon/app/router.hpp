@@ -1,6 +1,6 @@
 // The daemon's HTTP service: one route table maps method and path to a handler (404/405/410 and OPTIONS
 // preflights answered here), answers wait for the commit of what they wrote, and WebSocket upgrades become
-// WsSessions.
+// WsSessions; everything under socketio.path goes to Engine.IO.
 #pragma once
 
 #include <string>
@@ -11,6 +11,10 @@
 namespace turnpike {
 
 class GroupCommit;
+class SessionsDialect;
+namespace eio {
+class EngineServer;
+}
 class OpsApi;
 class PairingApi;
 
@@ -19,6 +23,10 @@ struct RouterPorts {
   OpsApi& ops;
   GroupCommit& commits;
   WsSessionPorts websocket;
+  // Engine.IO under socketio.path: long-polling requests and its WebSocket upgrades.
+  eio::EngineServer& socketio;
+  // The session dialect's REST route (POST /turn/credentials).
+  SessionsDialect& sessions;
 };
 
 class Router : public HttpService {
@@ -27,6 +35,7 @@ class Router : public HttpService {
 
   void handle(const http::Request& request, const RequestContext& ctx, HttpReply reply) override;
   HttpUpgrade upgrade(const http::Request& request, const RequestContext& ctx) override;
+  void body_refused(const http::Request& head) override;
 
  private:
   // Finds the route and has it answer through `answer`, with the route's metrics name ("POST /api/rooms",

@@ -21,9 +21,12 @@ namespace turnpike {
 
 enum class SqliteSynchronous { full, normal };
 enum class TurnMode { long_term, rest };
+// The dialect served on the Socket.IO namespace "/".
+enum class SocketIoDialect { sessions };
 std::string_view to_string(SqliteSynchronous value);  // "full", "normal"
 std::string_view to_string(TurnMode value);           // "long-term", "rest"
 std::string_view to_string(LogLevel value);           // "debug", "info", "warn", "error"
+std::string_view to_string(SocketIoDialect value);    // "sessions"
 
 struct ServerConfig {
   std::vector<ListenAddress> listen{{"127.0.0.1", 8080}};
@@ -133,6 +136,24 @@ struct TurnConfig {
   bool enabled() const { return !urls.stun.empty() || !urls.turn.empty(); }
 };
 
+struct SocketIoConfig {
+  std::string path = "/socket.io";
+  double ping_interval_seconds = 25;
+  double ping_timeout_seconds = 20;
+  std::int64_t max_payload_bytes = 1000000;
+  SocketIoDialect default_dialect = SocketIoDialect::sessions;
+  std::int64_t max_sessions = 10000;
+  std::int64_t max_sessions_per_address = 100;
+  double connect_timeout_seconds = 45;
+};
+
+// The session dialect (seed 002).
+struct SessionsConfig {
+  std::int64_t max_members = 8;
+  double connect_attempts_per_second = 10;
+  double turn_grace_seconds = 30;
+};
+
 struct LogConfig {
   LogLevel level = LogLevel::info;
 };
@@ -145,6 +166,8 @@ struct Config {
   LimitsConfig limits;
   AdminConfig admin;
   TurnConfig turn;
+  SocketIoConfig socketio;
+  SessionsConfig sessions;
   LogConfig log;
 
   // Derived from several keys, in one place (load_config_file), after a reload has restored the keys that

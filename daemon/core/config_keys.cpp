@@ -121,6 +121,8 @@ constexpr std::array<Choice<SqliteSynchronous>, 2> kSynchronousChoices = {
     {{"full", SqliteSynchronous::full}, {"normal", SqliteSynchronous::normal}}};
 constexpr std::array<Choice<TurnMode>, 2> kTurnModeChoices = {
     {{"long-term", TurnMode::long_term}, {"rest", TurnMode::rest}}};
+constexpr std::array<Choice<SocketIoDialect>, 1> kSocketIoDialectChoices = {
+    {{"sessions", SocketIoDialect::sessions}}};
 constexpr std::array<Choice<LogLevel>, 4> kLogLevelChoices = {{{"debug", LogLevel::debug},
                                                                {"info", LogLevel::info},
                                                                {"warn", LogLevel::warn},
@@ -248,6 +250,25 @@ Result<void> validate_path(std::string_view text) {
   if (text.empty()) return make_error("must not be empty");
   for (unsigned char c : text) {
     if (c < ' ' || c == 0x7f) return make_error("must not contain control characters");
+  }
+  return {};
+}
+
+// An absolute path of its own: not "/", no query, no trailing slash, and clear of the REST and WebSocket
+// routes.
+Result<void> validate_socketio_path(std::string_view text) {
+  if (text.size() < 2 || text.front() != '/' || text.back() == '/') {
+    return make_error("expected an absolute path such as /socket.io, without a trailing slash");
+  }
+  for (char c : text) {
+    if (c == '?' || c == '#' || c == '%' || static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return make_error("the path may not contain '?', '#', '%', spaces or control characters");
+    }
+  }
+  for (std::string_view taken : {"/ws", "/api", "/health", "/metrics", "/rooms", "/admin", "/demo"}) {
+    if (text == taken || (text.starts_with(taken) && text[taken.size()] == '/')) {
+      return make_error("the path overlaps the route " + std::string(taken));
+    }
   }
   return {};
 }
@@ -541,6 +562,46 @@ std::vector<ConfigKey> build_table() {
       integer_key<&C::turn, &TurnConfig::kills_per_login>(
           "turn.kills_per_login", "256", 1, 100000, true,
           "Queued session kills (rooms or credentials) done in one login to coturn's CLI."),
+      // [socketio]
+      text_key<&C::socketio, &SocketIoConfig::path>(
+          "socketio.path", "/socket.io", false,
+          "Where Engine.IO/Socket.IO clients connect (socket.io-client's `path` option).",
+          validate_socketio_path),
+      decimal_key<&C::socketio, &SocketIoConfig::ping_interval_seconds>(
+          "socketio.ping_interval_seconds", "25", 0.1, 3600, true,
+          "Seconds between the Engine.IO pings the server sends (the open packet's pingInterval)."),
+      decimal_key<&C::socketio, &SocketIoConfig::ping_timeout_seconds>(
+          "socketio.ping_timeout_seconds", "20", 0.1, 3600, true,
+          "Seconds the server waits for the pong to a ping before the session is closed (pingTimeout)."),
+      integer_key<&C::socketio, &SocketIoConfig::max_payload_bytes>(
+          "socketio.max_payload_bytes", "1000000", 1024, kMaxBytes, true,
+          "Largest Engine.IO packet (WebSocket message, 1009) or long-polling POST body (413); the open "
+          "packet's maxPayload."),
+      choice_key<&C::socketio, &SocketIoConfig::default_dialect>(
+          "socketio.default_dialect", "sessions", kSocketIoDialectChoices, true,
+          "The dialect served on the Socket.IO namespace \"/\" (its own namespace serves it too)."),
+      integer_key<&C::socketio, &SocketIoConfig::max_sessions>(
+          "socketio.max_sessions", "10000", 1, 10000000, true,
+          "Most open Engine.IO sessions (long-polling or WebSocket); a handshake over it gets 503."),
+      integer_key<&C::socketio, &SocketIoConfig::max_sessions_per_address>(
+          "socketio.max_sessions_per_address", "100", 1, 10000000, true,
+          "Most open Engine.IO sessions of one client address (IPv6: per limits.ipv6_prefix_length "
+          "network)."),
+      decimal_key<&C::socketio, &SocketIoConfig::connect_timeout_seconds>(
+          "socketio.connect_timeout_seconds", "45", 0.1, 3600, true,
+          "Seconds an Engine.IO session may stay open without a connected Socket.IO namespace."),
+      // [sessions]
+      integer_key<&C::sessions, &SessionsConfig::max_members>(
+          "sessions.max_members", "8", 1, 10000, true,
+          "Most sockets in one session of the session dialect; one more gets connect_error \"Session is "
+          "full\"."),
+      decimal_key<&C::sessions, &SessionsConfig::connect_attempts_per_second>(
+          "sessions.connect_attempts_per_second", "10", 0, 1e9, true,
+          "Socket.IO connects per userId per second in the session dialect (fixed one-second window, as the "
+          "seed); more get \"Rate limit exceeded\"; 0 = off."),
+      decimal_key<&C::sessions, &SessionsConfig::turn_grace_seconds>(
+          "sessions.turn_grace_seconds", "30", 0, 86400, true,
+          "Seconds a session's TURN credentials outlive its last member before they are revoked."),
       // [log]
       choice_key<&C::log, &LogConfig::level>("log.level", "info", kLogLevelChoices, true,
                                              "Lowest level written to stderr."),
@@ -555,6 +616,10 @@ std::string_view to_string(SqliteSynchronous value) {
 
 std::string_view to_string(TurnMode value) {
   return choice_text(kTurnModeChoices, value);
+}
+
+std::string_view to_string(SocketIoDialect value) {
+  return choice_text(kSocketIoDialectChoices, value);
 }
 
 std::string_view to_string(LogLevel value) {

@@ -34,6 +34,25 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
+std::string random_base64url(std::size_t bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::vector<unsigned char> raw(bytes);
+  fill_random(raw.data(), bytes);
+  std::string out;
+  std::uint32_t bits = 0;
+  int have = 0;
+  for (unsigned char byte : raw) {
+    bits = (bits << 8) | byte;
+    have += 8;
+    while (have >= 6) {
+      have -= 6;
+      out += kAlphabet[(bits >> have) & 0x3f];
+    }
+  }
+  if (have > 0) out += kAlphabet[(bits << (6 - have)) & 0x3f];
+  return out;
+}
+
 std::string random_uuid_v4() {
   unsigned char raw[16];
   fill_random(raw, sizeof raw);

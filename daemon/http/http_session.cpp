@@ -68,6 +68,8 @@ void HttpSession::on_timer(void* self) {
 
 void HttpSession::on_input(evbuffer* input) {
   parser_.set_limits(limits_of(ports_.config));
+  parser_.set_long_body_rule({ports_.config.socketio.path + "/",
+                              static_cast<std::size_t>(ports_.config.socketio.max_payload_bytes)});
   while (!connection_.closing() && !upgraded_ && !awaiting_ && evbuffer_get_length(input) > 0) {
     if (!parser_.in_progress()) {
       request_started_ = monotonic_seconds();
@@ -81,6 +83,9 @@ void HttpSession::on_input(evbuffer* input) {
 
     if (progress.status == http::RequestParser::Status::error) {
       auto error = parser_.error();
+      if (error == http::ParseError::body_too_large && parser_.headers_complete()) {
+        ports_.service.body_refused(parser_.request());
+      }
       log_info("bad_request").kv("conn", connection_.id()).kv("error", http::error_code_for(error));
       auto response = http::Response::error(http::status_for(error), http::error_code_for(error));
       response.close = true;

@@ -41,6 +41,8 @@ class HttpService {
   virtual void handle(const http::Request& request, const RequestContext& ctx, HttpReply reply) = 0;
   // A request with "Upgrade: websocket"; `ctx.peer` is the client for the whole WebSocket session.
   virtual HttpUpgrade upgrade(const http::Request& request, const RequestContext& ctx) = 0;
+  // A request whose head arrived but whose body went over its limit; the session answers it 413 itself.
+  virtual void body_refused(const http::Request& /*head*/) {}
 };
 
 struct HttpSessionPorts {

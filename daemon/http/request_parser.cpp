@@ -195,6 +195,13 @@ RequestParser::Progress RequestParser::feed(std::string_view data) {
   return {pos, Status::need_more};
 }
 
+std::size_t RequestParser::body_limit() const {
+  if (!long_body_.path.empty() && request_.path.starts_with(long_body_.path)) {
+    return std::max(limits_.max_body_bytes, long_body_.max_body_bytes);
+  }
+  return limits_.max_body_bytes;
+}
+
 bool RequestParser::in_progress() const {
   return state_ != State::start && state_ != State::complete && state_ != State::error;
 }
@@ -413,7 +420,7 @@ void RequestParser::finish_headers() {
         break;
       }
       length = length * 10 + digit;
-      if (length > limits_.max_body_bytes) {
+      if (length > body_limit()) {
         too_large = true;
         break;
       }
@@ -471,7 +478,8 @@ std::size_t RequestParser::step_chunk_size(std::string_view data, std::size_t po
     }
     chunk_size_ = chunk_size_ * 16 + static_cast<std::uint64_t>(digit);
     const std::size_t have = request_.body.size();
-    if (have > limits_.max_body_bytes || chunk_size_ > limits_.max_body_bytes - have) {
+    const std::size_t limit = body_limit();
+    if (have > limit || chunk_size_ > limit - have) {
       fail(ParseError::body_too_large);
       return pos + 1;
     }

@@ -19,6 +19,13 @@ struct ParserLimits {
   std::size_t max_body_bytes = 16384;
 };
 
+// Requests whose path starts with `path` (when not empty) may carry bodies of up to `max_body_bytes` instead:
+// the Socket.IO long-polling POSTs, which carry up to socketio.max_payload_bytes.
+struct LongBodyRule {
+  std::string path;
+  std::size_t max_body_bytes = 0;
+};
+
 enum class ParseError {
   none,
   bad_request,
@@ -76,8 +83,11 @@ class RequestParser {
   void reset();
   // Takes effect for the checks made from now on.
   void set_limits(ParserLimits limits) { limits_ = limits; }
+  void set_long_body_rule(LongBodyRule rule) { long_body_ = std::move(rule); }
 
  private:
+  // The body limit of the request being parsed (see LongBodyRule).
+  std::size_t body_limit() const;
   enum class State {
     start,          // skipping empty lines before the request line
     request_line,   // collecting the request line
@@ -114,6 +124,7 @@ class RequestParser {
   void fail(ParseError error);
 
   ParserLimits limits_;
+  LongBodyRule long_body_;
   State state_ = State::start;
   ParseError error_ = ParseError::none;
   Request request_;

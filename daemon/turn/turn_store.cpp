@@ -19,6 +19,9 @@ struct TurnStore::Statements {
   Statement count_kills;
   Statement delete_kill;
   Statement fail_kill;
+  Statement add_owner;
+  Statement remove_owner;
+  Statement remove_owners_of_kind;
 };
 
 TurnStore::TurnStore(std::unique_ptr<Statements> statements) : stmts_(std::move(statements)) {}
@@ -38,14 +41,14 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
       {&s->insert_credential,
        "INSERT INTO turn_credentials (username, roomid, slot, realm, mode, credential, created_ms, "
        "expires_ms) "
-       "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM rooms WHERE roomid = ?2)"},
+       "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM turn_owners WHERE ownerid = ?2)"},
       {&s->insert_user, "INSERT INTO turnusers_lt (realm, name, hmackey) VALUES (?1, ?2, ?3)"},
       {&s->find_secret, "SELECT secret, realm FROM turn_room_secrets WHERE roomid = ?1"},
       // Its trigger removes the secret from coturn's turn_secret too.
       {&s->delete_room_secret, "DELETE FROM turn_room_secrets WHERE roomid = ?1"},
       {&s->insert_room_secret,
        "INSERT INTO turn_room_secrets (roomid, realm, secret) "
-       "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM rooms WHERE roomid = ?1)"},
+       "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM turn_owners WHERE ownerid = ?1)"},
       {&s->insert_coturn_secret, "INSERT OR IGNORE INTO turn_secret (realm, value) VALUES (?1, ?2)"},
       {&s->keep_expired,
        "INSERT OR IGNORE INTO turn_expired_credentials (username, roomid, expired_ms) "
@@ -62,6 +65,9 @@ Result<std::unique_ptr<TurnStore>> TurnStore::open(Database& database) {
        "LIMIT ?1"},
       {&s->count_kills, "SELECT value FROM turnpike_row_counts WHERE name = 'turn_pending_kills'"},
       {&s->delete_kill, "DELETE FROM turn_pending_kills WHERE pattern = ?1"},
+      {&s->add_owner, "INSERT INTO turn_owners (ownerid, kind, created_ms) VALUES (?1, ?2, ?3)"},
+      {&s->remove_owner, "DELETE FROM turn_owners WHERE ownerid = ?1"},
+      {&s->remove_owners_of_kind, "DELETE FROM turn_owners WHERE kind = ?1"},
       {&s->fail_kill,
        "UPDATE turn_pending_kills SET attempts = attempts + 1, last_error = ?2 WHERE pattern = ?1"},
   };
@@ -198,6 +204,37 @@ Result<std::int64_t> TurnStore::pending_kill_count() {
   auto row = run.step();
   if (!row) return row.error();
   return *row ? run.column_int64(0) : 0;
+}
+
+Result<void> TurnStore::add_owner(std::string_view ownerid, std::string_view kind, std::int64_t now_ms) {
+  auto run = stmts_->add_owner.run();
+  run.bind_text(1, ownerid).bind_text(2, kind).bind_int64(3, now_ms);
+  return run.run_to_completion();
+}
+
+Result<void> TurnStore::remove_owner(std::string_view ownerid) {
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  {
+    auto run = stmts_->remove_owner.run();
+    run.bind_text(1, ownerid);
+    if (auto ok = run.run_to_completion(); !ok) return ok;
+  }
+  return tx->commit();
+}
+
+Result<std::int64_t> TurnStore::remove_owners_of_kind(std::string_view kind) {
+  auto tx = Transaction::begin(stmts_->tx);
+  if (!tx) return tx.error();
+  std::int64_t removed = 0;
+  {
+    auto run = stmts_->remove_owners_of_kind.run();
+    run.bind_text(1, kind);
+    if (auto ok = run.run_to_completion(); !ok) return ok.error();
+    removed = run.changes();
+  }
+  if (auto committed = tx->commit(); !committed) return committed.error();
+  return removed;
 }
 
 Result<void> TurnStore::kill_done(std::string_view pattern) {

@@ -58,6 +58,13 @@ class TurnStore {
   // expired (less than limit: none is left).
   Result<std::int64_t> expire(std::int64_t now_ms, std::int64_t limit);
 
+  // Owners of credentials besides pairing rooms (which own theirs from insert to delete, by trigger): one
+  // user of a Socket.IO session is the owner kind "session_member". Removing an owner revokes its credentials
+  // and queues the kills of their relays. remove_owners_of_kind returns how many went.
+  Result<void> add_owner(std::string_view ownerid, std::string_view kind, std::int64_t now_ms);
+  Result<void> remove_owner(std::string_view ownerid);
+  Result<std::int64_t> remove_owners_of_kind(std::string_view kind);
+
   // The oldest `limit` queued kills.
   Result<std::vector<PendingKill>> pending_kills(std::int64_t limit);
   Result<std::int64_t> pending_kill_count();

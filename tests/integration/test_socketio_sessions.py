@@ -48,8 +48,8 @@ def test_connect_attempts_are_limited_per_user(server, sio, transports):
     "Rate limit exceeded"; another user is not affected; 1.2 s later the user may connect again."""
     srv = server.start()
     url = srv.url + dialect_namespace(srv)
-    for i in range(12):
-        sio.connect(f"r{i}", url, auth=auth("rapid", "s1"), transports=CLIENT_TRANSPORTS[transports])
+    for i in range(12):  # each in its own session, so that no bound on members gets in the way
+        sio.connect(f"r{i}", url, auth=auth("rapid", f"s{i}"), transports=CLIENT_TRANSPORTS[transports])
     sio.connected("other", url, auth=auth("someone-else", "s1"), transports=CLIENT_TRANSPORTS[transports])
     reports = [sio.expect(f"r{i}", ("connect", "connect_error")) for i in range(12)]
     kinds = [r["kind"] for r in reports]
@@ -65,7 +65,7 @@ def test_connect_attempt_limit_can_be_turned_off(server, sio):
     srv = server.start(turnpike={"sessions.connect_attempts_per_second": 0})
     url = srv.url + dialect_namespace(srv)
     for i in range(20):
-        sio.connect(f"r{i}", url, auth=auth("rapid", "s1"), transports=["websocket"])
+        sio.connect(f"r{i}", url, auth=auth("rapid", f"s{i}"), transports=["websocket"])
     reports = [sio.expect(f"r{i}", ("connect", "connect_error")) for i in range(20)]
     assert [r["kind"] for r in reports] == ["connect"] * 20, reports
 
@@ -158,9 +158,14 @@ def test_health(server):
     assert "status" in body and "timestamp" in body
 
 
+# turnpike hands out the STUN URLs of its own turn.urls where the seed hands out Google's.
+TURNPIKE_TURN = {"turn.urls": "stun:127.0.0.1:3478, turn:127.0.0.1:3478?transport=udp", "turn.realm": "sio.test",
+                 "turn.cli_password": "test-cli-password"}
+
+
 @pytest.mark.parametrize("body", [None, {"userId": "ghost", "sessionId": "nowhere"}], ids=["no_body", "no_socket"])
 def test_turn_credentials_without_a_live_socket_is_stun_only(server, body):
-    srv = server.start()
+    srv = server.start(turnpike=TURNPIKE_TURN)
     before = time.time() * 1000
     response = requests.post(srv.url + "/turn/credentials", json=body, timeout=5)
     assert response.status_code == 200
@@ -173,6 +178,16 @@ def test_turn_credentials_without_a_live_socket_is_stun_only(server, body):
         assert "urls" in entry and "username" not in entry and "credential" not in entry
     if srv.kind == "reference":
         assert answer["iceServers"] == GOOGLE_STUN
+    else:
+        assert answer["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
+
+
+@turnpike_only
+def test_turn_credentials_without_turn_configured_is_an_empty_list(server):
+    srv = server.start()
+    response = requests.post(srv.url + "/turn/credentials", json={"userId": "a", "sessionId": "s"}, timeout=5)
+    assert response.status_code == 200
+    assert response.json()["iceServers"] == []
 
 
 # ------------------------------------------------------------------------------------ turnpike's additions

@@ -11,7 +11,7 @@ import requests
 
 from sioutil import (BAD_HANDSHAKE_METHOD, CLIENT_TRANSPORTS, EIO_PATH, SESSION_ID_UNKNOWN, TRANSPORT_UNKNOWN,
                      UNSUPPORTED_PROTOCOL_VERSION, EioPolling, parse_sio_event, raw_websocket_upgrade,
-                     sio_connect_packet, sio_event_packet)
+                     sio_connect_packet, sio_event_packet, turnpike_only)
 
 SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,}$")
 AUTH = {"userId": "u", "sessionId": "s"}
@@ -204,9 +204,12 @@ def test_raw_polling_batched_packets_and_relay(server):
     b.close()
 
 
+@pytest.mark.parametrize("server", ["reference"], indirect=True)
 def test_raw_polling_event_before_connect_ends_the_session(server):
     """socket.io closes the Engine.IO session when an EVENT arrives for a namespace that is not connected yet
-    (here: batched behind its own CONNECT, before the server accepted it); the peer never sees that event."""
+    (here: batched behind its own CONNECT, before its asynchronous middlewares accepted it); the peer never sees
+    that event. turnpike admits a CONNECT synchronously, so the same batch is a connect followed by an event
+    (see test_raw_polling_event_batched_behind_its_connect_is_delivered)."""
     srv = server.start()
     ns = srv.namespaces[-1]
     a, b = EioPolling(srv.url), EioPolling(srv.url)
@@ -239,6 +242,46 @@ def test_raw_polling_event_before_connect_ends_the_session(server):
         [("peer:joined", "c"), ("signal", "c")]
     for eio in (a, b, c):
         eio.close()
+
+
+@turnpike_only
+def test_raw_polling_event_batched_behind_its_connect_is_delivered(server):
+    srv = server.start()
+    ns = srv.namespaces[-1]
+    a, b = EioPolling(srv.url), EioPolling(srv.url)
+    a.handshake()
+    a.post(sio_connect_packet(ns, {"userId": "a", "sessionId": "early"}))
+    a.get()
+    b.handshake()
+    b.post(sio_connect_packet(ns, {"userId": "b", "sessionId": "early"}), sio_event_packet(ns, "signal", {"type": "x"}))
+    assert b.get()[0].startswith("40")
+    events = poll_events(a, ns, ("peer:joined", "signal"), 2)
+    assert [(name, payload.get("userId", payload.get("from"))) for name, payload in events] == \
+        [("peer:joined", "b"), ("signal", "b")]
+    for eio in (a, b):
+        eio.close()
+
+
+def test_raw_polling_event_for_a_namespace_never_connected_ends_the_session(server):
+    """An EVENT for a namespace the client never connected to is Socket.IO's "invalid state": the session ends
+    (its next poll gets the close packet, then the sid is unknown)."""
+    srv = server.start()
+    ns = srv.namespaces[-1]
+    eio = EioPolling(srv.url)
+    eio.handshake()
+    eio.post(sio_event_packet(ns, "signal", {"type": "x"}))
+    closed = False
+    deadline = time.monotonic() + 5
+    while not closed and time.monotonic() < deadline:
+        response = eio.get_response(timeout=5)
+        if response.status_code == 400:
+            assert response.json() == SESSION_ID_UNKNOWN
+            closed = True
+        else:
+            assert response.status_code == 200
+            closed = "1" in response.text.split("\x1e")
+    assert closed
+    eio.close()
 
 
 def test_raw_polling_connect_error(server):

@@ -87,12 +87,12 @@ TEST(ApplyMigrations, FreshFileGetsSchemaAndLatestUserVersion) {
   ASSERT_TRUE(applied.ok()) << applied.error().message;
 
   EXPECT_EQ(user_version(db.get()), static_cast<int>(embedded_migrations().size()));
-  EXPECT_EQ(
-      table_names(db.get()),
-      (std::vector<std::string>{"admin_user", "allowed_peer_ip", "denied_peer_ip", "oauth_key", "pendings",
-                                "rooms", "turn_credentials", "turn_expired_credentials",
-                                "turn_origin_to_realm", "turn_pending_kills", "turn_realm_option",
-                                "turn_room_secrets", "turn_secret", "turnpike_row_counts", "turnusers_lt"}));
+  EXPECT_EQ(table_names(db.get()),
+            (std::vector<std::string>{"admin_user", "allowed_peer_ip", "denied_peer_ip", "oauth_key",
+                                      "pendings", "rooms", "turn_credentials", "turn_expired_credentials",
+                                      "turn_origin_to_realm", "turn_owners", "turn_pending_kills",
+                                      "turn_realm_option", "turn_room_secrets", "turn_secret",
+                                      "turnpike_row_counts", "turnusers_lt"}));
 }
 
 // coturn creates lax tables of its own when it opens the file first; the migration makes them strict and
