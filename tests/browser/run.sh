@@ -4,8 +4,9 @@
 # over http:// and ws://, then over https:// and wss:// (turnpiked's own TLS listener, test certificate).
 #
 # Environment: TURNPIKED, TURNPIKECTL (default <repo>/build/daemon/...), CHROMIUM (default /usr/bin/chromium),
-# TURNSERVER (default turnserver), E2E_VIDEO=0 to skip the camera check, KEEP_WORKDIR=1 to keep the temp directory
-# (it is always kept when the test fails). Exit code: that of the test, or 2 when the setup failed.
+# TURNSERVER (default turnserver), E2E_VIDEO=0 to skip the camera check, E2E_TESTS (default "demo_e2e seed002_e2e")
+# to run only some of the tests, KEEP_WORKDIR=1 to keep the temp directory (it is always kept when a test fails).
+# Exit code: that of the first failing test, or 2 when the setup failed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -170,7 +171,7 @@ wait_for_port "$CLI_PORT" "${pids[-1]}" "turnserver CLI"
 
 # Each test over plain HTTP, then over TLS. Node's fetch (the tests' /metrics reads) trusts the test CA; the pages
 # ignore certificate errors.
-for test in demo_e2e seed002_e2e; do
+for test in ${E2E_TESTS:-demo_e2e seed002_e2e}; do
   for base_url in "http://127.0.0.1:$HTTP_PORT" "https://127.0.0.1:$TLS_PORT"; do
     echo "== $test on $base_url"
     set +e

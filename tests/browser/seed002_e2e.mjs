@@ -106,7 +106,7 @@ function startClient(cfg) {
   const st = {
     log: [], events: [], signals: [], received: [], sent: [], errors: [], candidateErrors: [],
     connects: 0, socketId: null, firstTransport: null, transport: null, upgraded: false, disconnectReason: null,
-    iceSource: null, iceServers: null, restStatus: null, isInitiator: false, peer: null, localCandidates: 0,
+    iceSource: null, iceServers: null, iceServersEvent: null, restStatus: null, isInitiator: false, peer: null, localCandidates: 0,
     iceConnectionState: null, connectionState: null, dataChannelState: null,
   };
   window.e2e = st;
@@ -190,6 +190,7 @@ function startClient(cfg) {
   socket.on('connect_error', (e) => { st.errors.push(`connect_error: ${e.message}`); note(`connect_error ${e.message}`); });
   socket.on('disconnect', (reason) => { st.disconnectReason = reason; note(`disconnect ${reason}`); });
   socket.on('ice_servers', (payload) => {
+    st.iceServersEvent = payload;
     if (cfg.iceFrom === 'event') makePeerConnection(payload.iceServers, 'ice_servers');
   });
   socket.on('peer:joined', ({ userId }) => {
@@ -352,6 +353,9 @@ async function run() {
   const turnA = turnEntry(a, stA.iceServers);
   const turnB = turnEntry(b, stB.iceServers);
   assert.notEqual(turnA.username, turnB.username, 'each user must get their own TURN user');
+  assert.ok(stA.iceServersEvent, 'A: no ice_servers event');
+  assert.equal(turnEntry(a, stA.iceServersEvent.iceServers).username, turnA.username,
+               'A: POST /turn/credentials and the ice_servers event must hand out the same credentials');
   step(`TURN users: A ${turnA.username} (POST /turn/credentials), B ${turnB.username} (ice_servers event)`);
 
   await waitIn(a, 'the upgrade to websocket', () => window.e2e.upgraded && window.e2e.transport === 'websocket');
@@ -392,6 +396,13 @@ async function run() {
   await Promise.all([a, b].map((page) => page.evaluate(() => window.e2eDisconnect())));
   const leftAt = Date.now();
   step('both sockets disconnected');
+  // The session is empty: the REST route now has no live socket of the user and hands out STUN only.
+  const after = await fetch(`${BASE_URL}/turn/credentials`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: userA, sessionId }),
+  });
+  const afterBody = await after.json();
+  assert.ok(after.status === 200 && afterBody.iceServers.every((entry) => !entry.username),
+            `POST /turn/credentials after the disconnect: ${after.status} ${JSON.stringify(afterBody)}`);
 
   const probes = [];  // {from, text, at}
   let revokedAt = 0;
