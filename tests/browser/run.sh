@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs demo_e2e.mjs against turnpiked + coturn in a loopback-only network namespace (two headless Chromium pages),
-# once over http:// and ws://, then over https:// and wss:// (turnpiked's own TLS listener, test certificate).
+# Runs demo_e2e.mjs, then seed002_e2e.mjs (the seed-002 Socket.IO session flow on the socket.io-client browser
+# bundle), against turnpiked + coturn in a loopback-only network namespace (two headless Chromium pages each), once
+# over http:// and ws://, then over https:// and wss:// (turnpiked's own TLS listener, test certificate).
 #
 # Environment: TURNPIKED, TURNPIKECTL (default <repo>/build/daemon/...), CHROMIUM (default /usr/bin/chromium),
-# TURNSERVER (default turnserver), E2E_VIDEO=0 to skip the camera check, KEEP_WORKDIR=1 to keep the temp directory
-# (it is always kept when the test fails). Exit code: that of the test, or 2 when the setup failed.
+# TURNSERVER (default turnserver), E2E_VIDEO=0 to skip the camera check, E2E_TESTS (default "demo_e2e seed002_e2e")
+# to run only some of the tests, KEEP_WORKDIR=1 to keep the temp directory (it is always kept when a test fails).
+# Exit code: that of the first failing test, or 2 when the setup failed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +21,7 @@ TLS_PORT=8443
 TURN_PORT=3478
 CLI_PORT=5766
 TEST_TIMEOUT_SECONDS=180
+GRACE_SECONDS=1  # sessions.turn_grace_seconds: seed002_e2e.mjs waits it out after the session empties
 
 die() {
   echo "run.sh: $*" >&2
@@ -43,6 +46,13 @@ if [[ "${1:-}" != "--inside-netns" ]]; then
   if [[ ! -f "$installed" || "$here/package-lock.json" -nt "$installed" ]]; then
     echo "== npm ci"
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  # socket.io-client's browser bundle for seed002_e2e.mjs, from the lockfile the integration tests use.
+  sio_dir="$repo/tests/socketio"
+  sio_installed="$sio_dir/node_modules/.package-lock.json"
+  if [[ ! -f "$sio_installed" || "$sio_dir/package-lock.json" -nt "$sio_installed" ]]; then
+    echo "== npm ci (tests/socketio)"
+    (cd "$sio_dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
   # A private network namespace (only lo: nothing leaves the machine, fixed ports cannot clash) and a private PID
   # namespace (when this script ends, the kernel ends every process it left behind, Chromium included).
@@ -135,6 +145,9 @@ denied_peer_ips =
 allow_loopback_peers = true
 kill_retry_seconds = 0.5
 
+[sessions]
+turn_grace_seconds = $GRACE_SECONDS
+
 [log]
 level = info
 EOF
@@ -156,16 +169,19 @@ pids+=($!)
 wait_for_port "$TURN_PORT" "${pids[-1]}" turnserver
 wait_for_port "$CLI_PORT" "${pids[-1]}" "turnserver CLI"
 
-# The same test over plain HTTP, then over TLS. Node's fetch (the test's /metrics reads) trusts the test CA; the
-# pages ignore certificate errors (E2E_TLS=1).
-for base_url in "http://127.0.0.1:$HTTP_PORT" "https://127.0.0.1:$TLS_PORT"; do
-  echo "== browser test on $base_url"
-  set +e
-  BASE_URL="$base_url" E2E_ARTIFACTS="$work/artifacts-${base_url%%:*}" NODE_EXTRA_CA_CERTS="$work/tls/ca.pem" \
-    timeout --kill-after=5 "$TEST_TIMEOUT_SECONDS" node "$here/demo_e2e.mjs"
-  status=$?
-  set -e
-  ((status == 124)) && echo "run.sh: the test was killed after $TEST_TIMEOUT_SECONDS s" >&2
-  ((status == 0)) || exit "$status"
+# Each test over plain HTTP, then over TLS. Node's fetch (the tests' /metrics reads) trusts the test CA; the pages
+# ignore certificate errors.
+for test in ${E2E_TESTS:-demo_e2e seed002_e2e}; do
+  for base_url in "http://127.0.0.1:$HTTP_PORT" "https://127.0.0.1:$TLS_PORT"; do
+    echo "== $test on $base_url"
+    set +e
+    BASE_URL="$base_url" E2E_ARTIFACTS="$work/artifacts-$test-${base_url%%:*}" NODE_EXTRA_CA_CERTS="$work/tls/ca.pem" \
+      DAEMON_LOG="$work/turnpiked.log" GRACE_SECONDS="$GRACE_SECONDS" \
+      timeout --kill-after=5 "$TEST_TIMEOUT_SECONDS" node "$here/$test.mjs"
+    status=$?
+    set -e
+    ((status == 124)) && echo "run.sh: $test was killed after $TEST_TIMEOUT_SECONDS s" >&2
+    ((status == 0)) || exit "$status"
+  done
 done
 exit "$status"
