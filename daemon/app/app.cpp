@@ -147,7 +147,8 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
   app->socketio_->add_namespace("/sessions", *app->sessions_dialect_);
   app->socketio_->add_namespace("/", *app->sessions_dialect_);
   app->engine_ = std::make_unique<eio::EngineServer>(
-      base, eio::EnginePorts{cfg, *app->metrics_, app->ws_address_limiter_, *app->socketio_});
+      base, eio::EnginePorts{cfg, *app->metrics_, app->ws_address_limiter_, *app->socketio_,
+                             app->outbound_memory_});
 
   // The transport: the listener starts each connection as an HttpSession, whose service is the router.
   app->router_ = std::make_unique<Router>(
@@ -156,7 +157,7 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
                   *app->engine_, *app->sessions_dialect_});
   app->sessions_ = std::make_unique<HttpSessionFactory>(
       HttpSessionPorts{cfg, *app->router_, app->rest_limiter_, *app->metrics_});
-  app->listener_ = std::make_unique<Listener>(base, *app->sessions_, *app->metrics_);
+  app->listener_ = std::make_unique<Listener>(base, *app->sessions_, *app->metrics_, app->outbound_memory_);
   if (!cfg.server.tls_listen.empty()) {
     if (auto loaded = app->load_tls_certificate(cfg); !loaded) return loaded.error();
   }

@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/rate_limiter.hpp"
 #include "net/event_handles.hpp"
+#include "net/outbound_memory.hpp"
 #include "ops/ops_api.hpp"
 
 namespace turnpike {
@@ -104,6 +105,9 @@ class App : public OpsHost {
   // After the API, so it goes first: a backend drops its operations in flight, whose completions use the API.
   std::unique_ptr<SqlitePairingRepository> pairing_repository_;
   std::unique_ptr<OpsApi> ops_;
+  // Bytes queued for clients that have not read them (WebSocket and HTTP output, Socket.IO polling queues);
+  // declared before what queues into it, so it goes last.
+  OutboundMemory outbound_memory_;
   // Socket.IO: the dialect, the Socket.IO layer that serves its namespaces, and Engine.IO below it.
   std::unique_ptr<SessionTurnGrants> session_grants_;
   std::unique_ptr<SessionsDialect> sessions_dialect_;

@@ -196,9 +196,8 @@ RequestParser::Progress RequestParser::feed(std::string_view data) {
 }
 
 std::size_t RequestParser::body_limit() const {
-  if (!long_body_.path.empty() && request_.path.starts_with(long_body_.path)) {
-    return std::max(limits_.max_body_bytes, long_body_.max_body_bytes);
-  }
+  if (!long_body_.path.empty() && request_.path.starts_with(long_body_.path))
+    return long_body_.max_body_bytes;
   return limits_.max_body_bytes;
 }
 

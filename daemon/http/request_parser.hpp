@@ -19,8 +19,8 @@ struct ParserLimits {
   std::size_t max_body_bytes = 16384;
 };
 
-// Requests whose path starts with `path` (when not empty) may carry bodies of up to `max_body_bytes` instead:
-// the Socket.IO long-polling POSTs, which carry up to socketio.max_payload_bytes.
+// Requests whose path starts with `path` (when not empty) carry bodies of up to `max_body_bytes` instead of
+// ParserLimits::max_body_bytes: the Socket.IO long-polling POSTs, up to socketio.max_payload_bytes.
 struct LongBodyRule {
   std::string path;
   std::size_t max_body_bytes = 0;

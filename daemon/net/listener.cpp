@@ -23,11 +23,12 @@
 
 namespace turnpike {
 
-Listener::Listener(event_base* base, SessionFactory& sessions, Metrics& metrics)
+Listener::Listener(event_base* base, SessionFactory& sessions, Metrics& metrics, OutboundMemory& outbound)
     : base_(base),
       sessions_(sessions),
       metrics_(metrics),
-      cleanup_event_(event_new(base, -1, 0, &Listener::on_cleanup, this)) {}
+      cleanup_event_(event_new(base, -1, 0, &Listener::on_cleanup, this)),
+      outbound_(outbound) {}
 
 Listener::~Listener() {
   endpoints_.clear();

@@ -48,7 +48,9 @@ struct ConnectionLimits {
 
 class Listener {
  public:
-  Listener(event_base* base, SessionFactory& sessions, Metrics& metrics);
+  // `outbound` counts the bytes queued for clients (shared with the Socket.IO polling queues); it must
+  // outlive the listener.
+  Listener(event_base* base, SessionFactory& sessions, Metrics& metrics, OutboundMemory& outbound);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -101,7 +103,7 @@ class Listener {
   ListenerPtr admin_listener_;
   std::string admin_path_;
   EventPtr cleanup_event_;
-  OutboundMemory outbound_;  // before the connections, which release into it when destroyed
+  OutboundMemory& outbound_;  // outlives the connections, which release into it when destroyed
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> live_;
   std::vector<std::unique_ptr<Connection>> retired_;
   std::unordered_map<IpAddress, std::size_t, IpAddressHash> per_address_;

@@ -78,7 +78,9 @@ EngineServer::EngineServer(event_base* base, EnginePorts ports)
   refresh_settings();
 }
 
-EngineServer::~EngineServer() = default;
+EngineServer::~EngineServer() {
+  for (auto& [sid, session] : sessions_) session->release_websockets();
+}
 
 void EngineServer::refresh_settings() {
   const Config& config = ports_.config;
@@ -89,6 +91,7 @@ void EngineServer::refresh_settings() {
   settings_.message_rate = {config.limits.ws_messages_per_second, config.limits.ws_message_burst};
   settings_.message_rate_per_address = {config.limits.ws_messages_per_second_per_address,
                                         config.limits.ws_message_burst_per_address};
+  settings_.rate_strikes = config.limits.ws_rate_strikes;
 }
 
 bool EngineServer::serves(std::string_view path) const {
@@ -112,7 +115,7 @@ std::optional<http::Response> EngineServer::session_refusal(const RequestContext
 Session& EngineServer::create_session(const RequestContext& ctx) {
   std::string sid = random_base64url(kSidBytes);
   auto session = std::make_unique<Session>(base_, sid, ctx.peer, ctx.limit_key, settings_, ports_.listener,
-                                           ports_.address_rates, ports_.metrics,
+                                           ports_.address_rates, ports_.metrics, ports_.outbound,
                                            [this](Session& closed) { retire(closed); });
   Session& added = *session;
   sessions_.emplace(std::move(sid), std::move(session));
@@ -158,7 +161,7 @@ void EngineServer::handle(const http::Request& request, const RequestContext& ct
     if (*transport != "polling") return answer(engine_error(EngineError::bad_request));
     if (auto refusal = session_refusal(ctx)) return answer(std::move(*refusal));
     Session& session = create_session(ctx);
-    log_debug("engineio_opened").kv("sid", session.sid()).kv("peer", ctx.peer.to_string());
+    log_debug("engineio_opened").kv("session", session.log_id()).kv("peer", ctx.peer.to_string());
     session.open_polling();
     return poll(session, std::move(answer));
   }
@@ -170,7 +173,7 @@ void EngineServer::handle(const http::Request& request, const RequestContext& ct
   if (request.method == "GET" || request.method == "HEAD") return poll(session, std::move(answer));
   if (request.method != "POST") return answer(engine_error(EngineError::bad_request));
   if (auto malformed = session.post(request.body)) {
-    log_info("engineio_bad_post").kv("sid", *sid).kv("error", *malformed);
+    log_info("engineio_bad_post").kv("session", session.log_id()).kv("error", *malformed);
     return answer(engine_error(EngineError::bad_request));
   }
   answer(http::Response::text(200, "ok", "text/html"));
@@ -223,7 +226,7 @@ HttpUpgrade EngineServer::upgrade(const http::Request& request, const RequestCon
               return websocket;
             }
             Session& session = create_session(ctx);
-            log_debug("engineio_opened").kv("sid", session.sid()).kv("peer", ctx.peer.to_string());
+            log_debug("engineio_opened").kv("session", session.log_id()).kv("peer", ctx.peer.to_string());
             websocket->bind(session);
             session.open_on_websocket(*websocket);
             return websocket;

@@ -30,12 +30,13 @@ struct EnginePorts {
   // Messages of all sessions and sockets of one client address share a budget (as WebSocket messages do).
   AddressRateLimiter& address_rates;
   SessionListener& listener;
+  // The listener's accounting of bytes queued for clients: polling queues count in it too.
+  OutboundMemory& outbound;
 };
 
 class EngineServer {
  public:
   EngineServer(event_base* base, EnginePorts ports);
-  ~EngineServer();
   EngineServer(const EngineServer&) = delete;
   EngineServer& operator=(const EngineServer&) = delete;
 
@@ -48,6 +49,8 @@ class EngineServer {
   // A request under socketio.path that HTTP refused before it was complete (its body is over
   // socketio.max_payload_bytes): its session is closed, as engine.io closes it.
   void refused(const http::Request& request);
+  // Let go of the WebSockets of every session (so that their connections, closed later, find none).
+  ~EngineServer();
   // Closes every session (waiting polls get the close packet).
   void shutdown();
 

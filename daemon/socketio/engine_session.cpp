@@ -11,24 +11,41 @@
 #include "ws/frame_codec.hpp"
 
 namespace turnpike::eio {
+namespace {
+
+std::uint64_t next_log_id = 0;
+
+}  // namespace
 
 Session::Session(event_base* base, std::string sid, IpAddress client, IpAddress limit_key,
                  const EngineSettings& settings, SessionListener& listener, AddressRateLimiter& address_rates,
-                 Metrics& metrics, std::function<void(Session&)> retire)
+                 Metrics& metrics, OutboundMemory& memory, std::function<void(Session&)> retire)
     : base_(base),
       sid_(std::move(sid)),
+      log_id_(++next_log_id),
       client_(client),
       limit_key_(limit_key),
       settings_(settings),
       listener_(listener),
       address_rates_(address_rates),
       metrics_(metrics),
+      memory_(memory),
+      entry_(memory.attach(limit_key_)),
       retire_(std::move(retire)),
       ping_timer_(base, &Session::on_ping_timer, this),
       upgrade_timer_(base, &Session::on_upgrade_timer, this),
       overflow_timer_(base, &Session::on_overflow_timer, this) {}
 
-Session::~Session() = default;
+Session::~Session() {
+  drop_queued();
+  memory_.detach(entry_);
+}
+
+void Session::drop_queued() {
+  memory_.release(entry_, queued_bytes_);
+  queued_.clear();
+  queued_bytes_ = 0;
+}
 
 std::string Session::open_data() const {
   const bool can_upgrade = websocket_ == nullptr;
@@ -73,8 +90,7 @@ void Session::flush_poll() {
     if (!payload.empty()) payload += '\x1e';
     payload += packet;
   }
-  queued_.clear();
-  queued_bytes_ = 0;
+  drop_queued();
   auto answer = std::move(waiting_poll_);
   waiting_poll_ = nullptr;
   answer(std::move(payload));
@@ -100,7 +116,7 @@ std::optional<std::string> Session::post(std::string_view body) {
 void Session::handle_text(std::string_view text) {
   auto decoded = decode_packet(text);
   if (const auto* error = std::get_if<DecodeError>(&decoded)) {
-    log_info("engineio_parse_error").kv("sid", sid_).kv("error", describe(*error));
+    log_info("engineio_parse_error").kv("session", log_id_).kv("error", describe(*error));
     finish("parse error");
     return;
   }
@@ -124,7 +140,9 @@ void Session::handle_packet(const Packet& packet) {
     case PacketType::ping:  // a v4 client never pings (except the probe, handled by the upgrade)
     case PacketType::open:
     case PacketType::upgrade:
-      log_info("engineio_unexpected_packet").kv("sid", sid_).kv("type", static_cast<char>(packet.type));
+      log_info("engineio_unexpected_packet")
+          .kv("session", log_id_)
+          .kv("type", static_cast<char>(packet.type));
       finish("invalid packet");
       break;
   }
@@ -137,6 +155,15 @@ bool Session::admit_message() {
     return true;
   }
   metrics_.count_rate_limited("ws");
+  constexpr double kStrikeWindowSeconds = 10;
+  if (now - strike_window_start_ > kStrikeWindowSeconds) {
+    strike_window_start_ = now;
+    strikes_ = 0;
+  }
+  if (++strikes_ > settings_.rate_strikes) {
+    log_warn("engineio_rate_closed").kv("session", log_id_).kv("peer", client_.to_string());
+    finish("rate limit exceeded");
+  }
   return false;
 }
 
@@ -145,18 +172,22 @@ void Session::queue(std::string packet) {
     websocket_->send_text(packet);
     return;
   }
-  queued_bytes_ += packet.size();
-  queued_.push_back(std::move(packet));
-  if (queued_bytes_ > settings_.max_queued_bytes && !closed()) {
+  // A session with nothing queued always takes its next packet, so the shared caps stop the clients that do
+  // not poll, not whoever is next (as for WebSocket output).
+  const bool over = queued_bytes_ + packet.size() > settings_.max_queued_bytes ||
+                    (!queued_.empty() && !memory_.admits(entry_, packet.size()));
+  if (over && !closed()) {
     // The client does not poll: what waits is dropped and the session ends, in the next loop turn, so that
     // whoever is sending to it (perhaps to many sessions in a row) never sees a session vanish midway.
-    log_warn("engineio_queue_full").kv("sid", sid_).kv("bytes", queued_bytes_);
-    queued_.clear();
-    queued_bytes_ = 0;
+    log_warn("engineio_queue_full").kv("session", log_id_).kv("bytes", queued_bytes_);
+    drop_queued();
     state_ = State::overflowed;
     overflow_timer_.start(0);
     return;
   }
+  memory_.add(entry_, packet.size());
+  queued_bytes_ += packet.size();
+  queued_.push_back(std::move(packet));
   flush_poll();
 }
 
@@ -182,8 +213,7 @@ void Session::on_websocket_packet(SessionWebSocket& websocket, std::string_view 
     if (waiting_poll_) queue(encode_packet(PacketType::noop));
     websocket_ = &websocket;
     for (const auto& queued : queued_) websocket.send_text(queued);
-    queued_.clear();
-    queued_bytes_ = 0;
+    drop_queued();
     return;
   }
   // Anything else while probing: the upgrade is off, the session stays on polling.
@@ -200,7 +230,7 @@ void Session::on_websocket_binary(SessionWebSocket& websocket) {
     return;
   }
   if (&websocket == websocket_) {
-    log_info("engineio_binary_refused").kv("sid", sid_);
+    log_info("engineio_binary_refused").kv("session", log_id_);
     finish("binary packets are not supported");
   }
 }
@@ -217,6 +247,13 @@ void Session::on_websocket_gone(SessionWebSocket& websocket) {
 
 void Session::on_overflow_timer(void* self) {
   static_cast<Session*>(self)->finish("outbound queue full");
+}
+
+void Session::release_websockets() {
+  if (SessionWebSocket* probe = std::exchange(probe_, nullptr)) probe->end(ws::close_code::going_away, "");
+  if (SessionWebSocket* websocket = std::exchange(websocket_, nullptr)) {
+    websocket->end(ws::close_code::going_away, "");
+  }
 }
 
 void Session::send_message(std::string_view data) {
@@ -260,7 +297,7 @@ void Session::finish(std::string_view reason, bool linger) {
   overflow_timer_.stop();
   awaiting_pong_ = false;
   if (SessionWebSocket* probe = std::exchange(probe_, nullptr)) probe->end(ws::close_code::normal, "");
-  log_debug("engineio_closed").kv("sid", sid_).kv("reason", reason);
+  log_debug("engineio_closed").kv("session", log_id_).kv("reason", reason);
   listener_.on_close(*this, reason);
   if (SessionWebSocket* websocket = std::exchange(websocket_, nullptr)) {
     websocket->end(ws::close_code::normal, "");

@@ -13,6 +13,7 @@
 #include "core/address.hpp"
 #include "core/rate_limiter.hpp"
 #include "net/event_handles.hpp"
+#include "net/outbound_memory.hpp"
 
 namespace turnpike {
 class Metrics;
@@ -26,12 +27,14 @@ struct EngineSettings {
   std::size_t max_payload_bytes = 1000000;
   // Packets of one POST body, at most.
   std::size_t max_packets_per_post = 1000;
-  // Bytes waiting for a poll that does not come; more closes the session.
+  // Bytes waiting for a poll that does not come; more closes the session (limits.max_outbound_bytes).
   std::size_t max_queued_bytes = 1048576;
   // A WebSocket that probes must finish the upgrade within this time.
   double upgrade_timeout_seconds = 10;
-  // Messages in, per session and per client address (limits.ws_messages_per_second*).
+  // Messages in, per session and per client address (limits.ws_messages_per_second*), and how many dropped
+  // messages within 10 s close the session (limits.ws_rate_strikes), as on a WebSocket.
   RateSettings message_rate, message_rate_per_address;
+  std::int64_t rate_strikes = 100;
 };
 
 class Session;
@@ -63,12 +66,15 @@ class Session {
   // `retire` is called once the session is closed; the owner destroys it later, outside of its callbacks.
   Session(event_base* base, std::string sid, IpAddress client, IpAddress limit_key,
           const EngineSettings& settings, SessionListener& listener, AddressRateLimiter& address_rates,
-          Metrics& metrics, std::function<void(Session&)> retire);
+          Metrics& metrics, OutboundMemory& memory, std::function<void(Session&)> retire);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   const std::string& sid() const { return sid_; }
+  // What logs name the session by: the sid lets whoever holds it poll and post as the client, so it is not
+  // written anywhere.
+  std::uint64_t log_id() const { return log_id_; }
   const IpAddress& client() const { return client_; }
   const IpAddress& limit_key() const { return limit_key_; }
   bool closed() const { return state_ == State::closed; }
@@ -96,6 +102,8 @@ class Session {
   // The WebSocket went away.
   void on_websocket_gone(SessionWebSocket& websocket);
 
+  // Ends the WebSockets of the session without telling anyone (the daemon is being torn down).
+  void release_websockets();
   // Sends a message packet.
   void send_message(std::string_view data);
   // Closes the session from the server side: what is queued and the close packet go out with the waiting poll
@@ -123,15 +131,21 @@ class Session {
   void finish(std::string_view reason, bool linger = false);
   bool admit_message();
   void retire();
+  // Forgets what waits for a poll (sent, moved to the WebSocket, or dropped) and releases its bytes.
+  void drop_queued();
 
   event_base* base_;
   std::string sid_;
+  std::uint64_t log_id_;
   IpAddress client_;
   IpAddress limit_key_;
   const EngineSettings& settings_;
   SessionListener& listener_;
   AddressRateLimiter& address_rates_;
   Metrics& metrics_;
+  // Queued bytes count against limits.max_outbound_bytes_per_address and _total with the WebSocket output.
+  OutboundMemory& memory_;
+  OutboundMemory::Entry* entry_;
   std::function<void(Session&)> retire_;
   bool retired_ = false;
   State state_ = State::opening;
@@ -149,6 +163,8 @@ class Session {
   Timer overflow_timer_;
   bool awaiting_pong_ = false;
   TokenBucket message_bucket_;
+  double strike_window_start_ = 0;
+  std::int64_t strikes_ = 0;
 };
 
 }  // namespace turnpike::eio

@@ -279,7 +279,9 @@ void SessionsDialect::on_grace_over(void* self) {
   dialect.graces_.erase(session_id);  // destroys `grace`
   if (!dialect.registry_.members(session_id).empty() || dialect.ports_.turn == nullptr) return;
   if (auto revoked = dialect.ports_.turn->revoke(session_id); !revoked) {
+    // Tried again after another grace period; until then the credentials stay valid.
     log_error("session_revoke_failed").kv("reason", revoked.error().message);
+    dialect.start_grace(session_id);
     return;
   }
   log_info("session_credentials_revoked");

@@ -51,7 +51,7 @@ void SocketIoServer::on_open(eio::Session& session) {
 void SocketIoServer::on_connect_timeout(void* self) {
   auto* client = static_cast<Client*>(self);
   if (!client->sockets.empty()) return;
-  log_info("socketio_connect_timeout").kv("sid", client->session.sid());
+  log_info("socketio_connect_timeout").kv("session", client->session.log_id());
   client->session.close("connect timeout");
 }
 
@@ -61,7 +61,7 @@ void SocketIoServer::on_message(eio::Session& session, std::string_view data) {
   Client& client = *it->second;
   auto decoded = decode(data);
   if (const auto* error = std::get_if<DecodeError>(&decoded)) {
-    log_info("socketio_parse_error").kv("sid", session.sid()).kv("error", describe(*error));
+    log_info("socketio_parse_error").kv("session", session.log_id()).kv("error", describe(*error));
     session.close("parse error");
     return;
   }
@@ -75,7 +75,7 @@ void SocketIoServer::on_message(eio::Session& session, std::string_view data) {
       auto socket = client.sockets.find(packet.nsp);
       if (socket == client.sockets.end()) {
         // An event for a namespace the client is not connected to: Socket.IO ends the connection.
-        log_info("socketio_invalid_state").kv("sid", session.sid());
+        log_info("socketio_invalid_state").kv("session", session.log_id());
         session.close("invalid state");
         return;
       }

@@ -158,3 +158,30 @@ def test_binary_packets_are_refused_and_end_the_session(start_daemon):
     assert client.ws.wait_closed() == 1000
     # The daemon serves on.
     assert handshake_status(d).status_code == 200
+
+
+def test_a_polling_client_over_its_budget_too_often_is_closed(start_daemon):
+    d = start_daemon({"limits.ws_messages_per_second": 0.1, "limits.ws_message_burst": 2,
+                      "limits.ws_rate_strikes": 3})
+    eio = EioPolling(d.url)
+    eio.handshake()
+    eio.post(sio_connect_packet(NS, auth("a")))  # the CONNECT spends one of the two tokens
+    assert eio.get()[0].startswith(f"40{NS},")
+    eio.post(*[sio_event_packet(NS, "signal", {"n": i}) for i in range(6)])  # 1 admitted, then 4 strikes
+    after = eio.get_response(timeout=5)
+    assert after.status_code == 400 or after.text.split("\x1e")[-1] == "1", after.text
+    assert "engineio_rate_closed" in d.log()
+
+
+def test_polling_queues_count_against_the_outbound_caps_of_their_address(start_daemon):
+    d = start_daemon({"limits.max_outbound_bytes_per_address": 8192})
+    idle = [connected_polling(d, f"idle{i}", source="127.0.0.2") for i in range(2)]
+    talker = EioWebSocket(d)
+    talker.connect("talker")
+    for i in range(4):  # each reaches both idle sessions: 2 x 4 x 1.5 KB > 8 KB for the address
+        talker.ws.send(sio_event_packet(NS, "signal", {"n": i, "sdp": "v" * 1500}))
+    left = [args[0]["userId"] for name, args in talker.events(1.5) if name == "peer:left"]
+    assert len(left) >= 1 and set(left) <= {"idle0", "idle1"}, left
+    assert "engineio_queue_full" in d.log()
+    for eio in idle:
+        eio.close()

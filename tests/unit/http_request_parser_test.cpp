@@ -791,6 +791,35 @@ TEST(RequestParserTest, HeadersCompleteBeforeBodyForExpectContinue) {
   EXPECT_EQ(parser.request().body, "body");
 }
 
+TEST(RequestParserTest, TheLongBodyRuleSetsTheLimitUnderItsPath) {
+  struct Row {
+    const char* path;
+    std::size_t body;
+    Status status;
+  };
+  // max_body_bytes 10; under /socket.io/ the limit is 20, above or below the general one.
+  for (std::size_t long_limit : {std::size_t{20}, std::size_t{5}}) {
+    const Row rows[] = {{"/socket.io/?EIO=4", long_limit, Status::complete},
+                        {"/socket.io/?EIO=4", long_limit + 1, Status::error},
+                        {"/api/rooms", 10, Status::complete},
+                        {"/api/rooms", 11, Status::error},
+                        {"/socket.ioX/", 11, Status::error}};
+    for (const auto& row : rows) {
+      SCOPED_TRACE(std::string(row.path) + " " + std::to_string(row.body) + " under " +
+                   std::to_string(long_limit));
+      RequestParser parser(ParserLimits{.max_body_bytes = 10});
+      parser.set_long_body_rule({"/socket.io/", long_limit});
+      const std::string head = "POST " + std::string(row.path) +
+                               " HTTP/1.1\r\nContent-Length: " + std::to_string(row.body) + "\r\n\r\n";
+      const auto p = parser.feed(head + std::string(row.body, 'x'));
+      EXPECT_EQ(p.status, row.status);
+      if (row.status == Status::error) {
+        EXPECT_EQ(parser.error(), ParseError::body_too_large);
+      }
+    }
+  }
+}
+
 TEST(RequestParserTest, BodyTooLargeByContentLengthIsReportedWithHeaders) {
   RequestParser parser(ParserLimits{.max_body_bytes = 10});
   const auto p = parser.feed("POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n");
