@@ -145,7 +145,11 @@ Result<std::unique_ptr<App>> App::create(event_base* base, std::string config_pa
                     }});
   app->socketio_ = std::make_unique<sio::SocketIoServer>(base, cfg);
   app->socketio_->add_namespace("/sessions", *app->sessions_dialect_);
-  app->socketio_->add_namespace("/", *app->sessions_dialect_);
+  switch (cfg.socketio.default_dialect) {  // the namespace "/" serves the dialect the admin picked
+    case SocketIoDialect::sessions:
+      app->socketio_->add_namespace("/", *app->sessions_dialect_);
+      break;
+  }
   app->engine_ = std::make_unique<eio::EngineServer>(
       base, eio::EnginePorts{cfg, *app->metrics_, app->ws_address_limiter_, *app->socketio_,
                              app->outbound_memory_});

@@ -578,7 +578,7 @@ std::vector<ConfigKey> build_table() {
           "Largest Engine.IO packet (WebSocket message, 1009) or long-polling POST body (413); the open "
           "packet's maxPayload."),
       choice_key<&C::socketio, &SocketIoConfig::default_dialect>(
-          "socketio.default_dialect", "sessions", kSocketIoDialectChoices, true,
+          "socketio.default_dialect", "sessions", kSocketIoDialectChoices, false,
           "The dialect served on the Socket.IO namespace \"/\" (its own namespace serves it too)."),
       integer_key<&C::socketio, &SocketIoConfig::max_sessions>(
           "socketio.max_sessions", "10000", 1, 10000000, true,
