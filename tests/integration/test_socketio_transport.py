@@ -204,6 +204,23 @@ def test_raw_polling_batched_packets_and_relay(server):
     b.close()
 
 
+def wait_session_ended(eio, seconds=5):
+    """Polls until the session has ended (a poll with the close packet, or the sid unknown); returns every packet
+    polled meanwhile."""
+    polled = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        response = eio.get_response(timeout=seconds)
+        if response.status_code == 400:
+            assert response.json() == SESSION_ID_UNKNOWN
+            return polled
+        assert response.status_code == 200
+        polled += response.text.split("\x1e")
+        if "1" in polled:
+            return polled
+    raise AssertionError(f"the session is still open after {seconds} s: {polled}")
+
+
 @pytest.mark.parametrize("server", ["reference"], indirect=True)
 def test_raw_polling_event_before_connect_ends_the_session(server):
     """socket.io closes the Engine.IO session when an EVENT arrives for a namespace that is not connected yet
@@ -218,19 +235,8 @@ def test_raw_polling_event_before_connect_ends_the_session(server):
     a.get()
     b.handshake()
     b.post(sio_connect_packet(ns, {"userId": "b", "sessionId": "early"}), sio_event_packet(ns, "signal", {"type": "x"}))
-    closed = False
-    deadline = time.monotonic() + 5
-    while not closed and time.monotonic() < deadline:
-        response = b.get_response(timeout=5)
-        if response.status_code == 400:
-            assert response.json() == SESSION_ID_UNKNOWN
-            closed = True
-        else:
-            assert response.status_code == 200
-            packets = response.text.split("\x1e")
-            assert not any(p.startswith("40") for p in packets), packets
-            closed = "1" in packets
-    assert closed
+    polled = wait_session_ended(b)
+    assert not any(p.startswith("40") for p in polled), polled
     # b never joined: the next things a hears of are c's join and c's signal.
     c = EioPolling(srv.url)
     c.handshake()
@@ -270,17 +276,7 @@ def test_raw_polling_event_for_a_namespace_never_connected_ends_the_session(serv
     eio = EioPolling(srv.url)
     eio.handshake()
     eio.post(sio_event_packet(ns, "signal", {"type": "x"}))
-    closed = False
-    deadline = time.monotonic() + 5
-    while not closed and time.monotonic() < deadline:
-        response = eio.get_response(timeout=5)
-        if response.status_code == 400:
-            assert response.json() == SESSION_ID_UNKNOWN
-            closed = True
-        else:
-            assert response.status_code == 200
-            closed = "1" in response.text.split("\x1e")
-    assert closed
+    wait_session_ended(eio)
     eio.close()
 
 
