@@ -9,54 +9,14 @@
 //   E2E_ARTIFACTS  directory for screenshots and page logs on failure (default: none)
 // Exit code 0 when every check passed, 1 otherwise.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL, OVER_TLS, WS_SCHEME, launchBrowser, openPage, pageProblems, runMain, sessionsKilled, sleep, step,
+  turnEntry, waitIn,
+} from './harness.mjs';
 
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const OVER_TLS = BASE_URL.startsWith('https:');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const WITH_VIDEO = (process.env.E2E_VIDEO ?? '1') !== '0';
-const ARTIFACTS = process.env.E2E_ARTIFACTS || '';
 const TOTAL_TIMEOUT_MS = 120_000;
-const STEP_TIMEOUT_MS = 20_000;
 const NO_DELIVERY_WINDOW_MS = 3_000;
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  // Without this Chromium gathers no candidates at all in a namespace that only has lo.
-  '--allow-loopback-in-peer-connection',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-];
-
-const started = Date.now();
-let browser = null;
-const pages = {};
-const problems = [];
-
-function step(text) {
-  const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
-  console.log(`[${seconds}s] ${text}`);
-}
-
-// Waits until fn() (run in the page) returns a truthy value; fails with `what` after the timeout.
-async function waitIn(page, what, fn, arg, timeout = STEP_TIMEOUT_MS) {
-  try {
-    const handle = await page.waitForFunction(fn, arg, { timeout, polling: 100 });
-    return await handle.jsonValue();
-  } catch (e) {
-    throw new Error(`${page.label}: timed out after ${timeout} ms waiting for ${what}`);
-  }
-}
 
 function demoState(page) {
   return page.evaluate(() => {
@@ -78,38 +38,13 @@ function demoState(page) {
   });
 }
 
-async function openDemoPage(label) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: OVER_TLS });
-  const page = await context.newPage();
-  page.label = label;
-  page.consoleLines = [];
-  page.pageErrors = [];
-  page.foreignRequests = [];
-  page.socketUrls = [];
-  page.on('websocket', (socket) => page.socketUrls.push(socket.url()));
-  page.on('console', (msg) => page.consoleLines.push(`${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => page.pageErrors.push(String(err)));
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== new URL(BASE_URL).origin) {
-      page.foreignRequests.push(request.url());
-    }
+function openDemoPage(label) {
+  return openPage(label, '/demo/', {
+    prepare: async (page) => {
+      await waitIn(page, 'window.turnpikeDemo', () => !!window.turnpikeDemo && !!window.turnpikeDemo.deviceId);
+      assert.equal(await page.evaluate(() => location.protocol), OVER_TLS ? 'https:' : 'http:', `${label}: page scheme`);
+    },
   });
-  const response = await page.goto(`${BASE_URL}/demo/`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
-  assert.equal(response.status(), 200, `${label}: GET /demo/ answered ${response.status()}`);
-  await waitIn(page, 'window.turnpikeDemo', () => !!window.turnpikeDemo && !!window.turnpikeDemo.deviceId);
-  assert.equal(await page.evaluate(() => location.protocol), OVER_TLS ? 'https:' : 'http:', `${label}: page scheme`);
-  pages[label] = page;
-  return page;
-}
-
-// turnpike_turn_sessions_killed_total from /metrics (admin endpoint, open to loopback).
-async function sessionsKilled() {
-  const response = await fetch(`${BASE_URL}/metrics`);
-  assert.equal(response.status, 200, `GET /metrics answered ${response.status}`);
-  const match = (await response.text()).match(/^turnpike_turn_sessions_killed_total (\d+)$/m);
-  assert.ok(match, '/metrics has no turnpike_turn_sessions_killed_total');
-  return Number(match[1]);
 }
 
 async function sendThroughUi(page, text) {
@@ -123,37 +58,8 @@ function eventLogOf(page) {
   return page.evaluate(() => Array.from(document.querySelectorAll('#event-log li'), (li) => li.textContent).join('\n'));
 }
 
-async function saveArtifacts() {
-  if (!ARTIFACTS) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  for (const [label, page] of Object.entries(pages)) {
-    try {
-      await page.screenshot({ path: join(ARTIFACTS, `${label}.png`), fullPage: true });
-      const eventLog = await eventLogOf(page);
-      writeFileSync(join(ARTIFACTS, `${label}-events.txt`), eventLog);
-      writeFileSync(join(ARTIFACTS, `${label}-console.txt`), page.consoleLines.join('\n'));
-    } catch (e) {
-      // The page may be gone; keep whatever was saved.
-    }
-  }
-  console.error(`artifacts in ${ARTIFACTS}`);
-}
-
-async function dumpPages() {
-  for (const [label, page] of Object.entries(pages)) {
-    try {
-      console.error(`--- ${label} state: ${JSON.stringify(await demoState(page))}`);
-      const eventLog = await eventLogOf(page);
-      console.error(`--- ${label} event log:\n${eventLog}`);
-    } catch (e) {
-      console.error(`--- ${label}: page not readable (${e.message})`);
-    }
-  }
-}
-
 async function run() {
-  step(`launching ${CHROMIUM}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  await launchBrowser(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
 
   const a = await openDemoPage('A');
   const b = await openDemoPage('B');
@@ -188,9 +94,7 @@ async function run() {
       return d.iceServers ? { iceServers: d.iceServers, expiresAt: d.turnExpiresAt, source: d.iceServersSource } : null;
     });
     assert.equal(info.source, 'room_joined', `${page.label}: iceServers must come with room_joined`);
-    const turn = info.iceServers.find((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)));
-    assert.ok(turn, `${page.label}: no turn: entry in ${JSON.stringify(info.iceServers)}`);
-    assert.ok(turn.username && turn.credential, `${page.label}: TURN entry without username/credential`);
+    const turn = turnEntry(page, info.iceServers);
     assert.ok(/^[0-9a-f]{32}$|^\d+:[0-9a-f]{32}$/.test(turn.username), `${page.label}: TURN username ${turn.username} is not opaque`);
     assert.ok(!turn.username.includes(roomA.slice(0, 8)), `${page.label}: TURN username ${turn.username} names the room`);
     assert.ok(!Number.isNaN(Date.parse(info.expiresAt)), `${page.label}: expiresAt ${info.expiresAt} is not a date`);
@@ -248,7 +152,7 @@ async function run() {
   step('both pages got room_closed (deleted)');
 
   const sentAfter = await b.evaluate(() => window.turnpikeDemo.send('after delete'));
-  await new Promise((resolve) => setTimeout(resolve, NO_DELIVERY_WINDOW_MS));
+  await sleep(NO_DELIVERY_WINDOW_MS);
   const receivedByA = await a.evaluate(() => window.turnpikeDemo.received);
   assert.ok(!receivedByA.includes('after delete'), 'a message sent after the delete arrived');
   step(`message after delete: send() returned ${sentAfter}, not delivered within ${NO_DELIVERY_WINDOW_MS} ms`);
@@ -257,7 +161,7 @@ async function run() {
   const deadline = Date.now() + 5_000;
   let killed = await sessionsKilled();
   while (killed - killedBefore < 2 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     killed = await sessionsKilled();
   }
   assert.ok(killed - killedBefore >= 2,
@@ -267,32 +171,20 @@ async function run() {
   const lookup = await fetch(`${BASE_URL}/api/rooms?roomid=${roomA}`);
   assert.equal(lookup.status, 404, 'the deleted room must be gone from the API');
 
+  const problems = [];
   for (const page of [a, b]) {
-    if (page.pageErrors.length) problems.push(`${page.label}: uncaught errors: ${page.pageErrors.join(' | ')}`);
-    if (page.foreignRequests.length) problems.push(`${page.label}: requests off the server: ${page.foreignRequests}`);
-    const scheme = OVER_TLS ? 'wss:' : 'ws:';
-    if (!page.socketUrls.length || page.socketUrls.some((url) => new URL(url).protocol !== scheme)) {
-      problems.push(`${page.label}: expected ${scheme} WebSockets, saw ${page.socketUrls.join(', ') || 'none'}`);
+    problems.push(...pageProblems(page));
+    if (!page.socketUrls.length || page.socketUrls.some((url) => new URL(url).protocol !== WS_SCHEME)) {
+      problems.push(`${page.label}: expected ${WS_SCHEME} WebSockets, saw ${page.socketUrls.join(', ') || 'none'}`);
     }
   }
   assert.deepEqual(problems, [], problems.join('\n'));
 }
 
-let exitCode = 0;
-const overall = setTimeout(() => {
-  console.error(`FAIL: the test did not finish within ${TOTAL_TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, TOTAL_TIMEOUT_MS);
-try {
-  await run();
-  step('PASS');
-} catch (e) {
-  exitCode = 1;
-  console.error(`FAIL: ${e.message}`);
-  await dumpPages();
-  await saveArtifacts();
-} finally {
-  if (browser) await browser.close().catch(() => {});
-  clearTimeout(overall);
-}
-process.exit(exitCode);
+await runMain(run, {
+  timeoutMs: TOTAL_TIMEOUT_MS,
+  passLine: 'PASS',
+  stateOf: demoState,
+  eventLogOf,
+  screenshotOptions: { fullPage: true },
+});

@@ -19,61 +19,24 @@
 //   E2E_ARTIFACTS  directory for screenshots and page logs on failure (default: none)
 // Exit code 0 when every check passed, 1 otherwise.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL, OVER_TLS, WS_SCHEME, launchBrowser, openPage, pageProblems, runMain, sessionsKilled, sleep, step,
+  turnEntry, waitIn,
+} from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const OVER_TLS = BASE_URL.startsWith('https:');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DAEMON_LOG = process.env.DAEMON_LOG || '';
 const GRACE_SECONDS = Number(process.env.GRACE_SECONDS || '1');
 const SIO_BUNDLE = process.env.SIO_BUNDLE ||
                    join(here, '..', 'socketio', 'node_modules', 'socket.io-client', 'dist', 'socket.io.min.js');
-const ARTIFACTS = process.env.E2E_ARTIFACTS || '';
 const TOTAL_TIMEOUT_MS = 90_000;
-const STEP_TIMEOUT_MS = 20_000;
 const PROBE_INTERVAL_MS = 250;
 const STOP_BOUND_MS = 15_000;      // from the disconnect until the channel must have stopped delivering
 const NO_DELIVERY_WINDOW_MS = 3_000;  // probes sent this long after the relays were ended must not arrive
 const KILL_MARGIN_MS = 500;        // probes sent this soon after the kill was observed are not judged
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  // Without this Chromium gathers no candidates at all in a namespace that only has lo.
-  '--allow-loopback-in-peer-connection',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--no-default-browser-check',
-];
-
-const started = Date.now();
-let browser = null;
-const pages = {};
-
-function step(text) {
-  const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
-  console.log(`[${seconds}s] ${text}`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// Waits until fn() (run in the page) returns a truthy value; fails with `what` after the timeout.
-async function waitIn(page, what, fn, arg, timeout = STEP_TIMEOUT_MS) {
-  try {
-    const handle = await page.waitForFunction(fn, arg, { timeout, polling: 100 });
-    return await handle.jsonValue();
-  } catch (e) {
-    throw new Error(`${page.label}: timed out after ${timeout} ms waiting for ${what}`);
-  }
-}
 
 // Polls fn() in Node until it returns a truthy value; fails with `what` after the timeout.
 async function waitHere(what, fn, timeout) {
@@ -88,15 +51,6 @@ async function waitHere(what, fn, timeout) {
 
 function revocationsLogged() {
   return (readFileSync(DAEMON_LOG, 'utf8').match(/session_credentials_revoked/g) || []).length;
-}
-
-// turnpike_turn_sessions_killed_total from /metrics (admin endpoint, open to loopback).
-async function sessionsKilled() {
-  const response = await fetch(`${BASE_URL}/metrics`);
-  assert.equal(response.status, 200, `GET /metrics answered ${response.status}`);
-  const match = (await response.text()).match(/^turnpike_turn_sessions_killed_total (\d+)$/m);
-  assert.ok(match, '/metrics has no turnpike_turn_sessions_killed_total');
-  return Number(match[1]);
 }
 
 // The seed-002 client flow, run in the page (WebRTCConnection.ts: io() with auth, peer:joined makes the
@@ -251,30 +205,15 @@ function startClient(cfg) {
   };
 }
 
-async function openPage(label) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: OVER_TLS, bypassCSP: true });
-  const page = await context.newPage();
-  page.label = label;
-  page.consoleLines = [];
-  page.pageErrors = [];
-  page.foreignRequests = [];
-  page.socketUrls = [];
-  page.on('websocket', (socket) => page.socketUrls.push(socket.url()));
-  page.on('console', (msg) => page.consoleLines.push(`${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => page.pageErrors.push(String(err)));
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== new URL(BASE_URL).origin) {
-      page.foreignRequests.push(request.url());
-    }
+// Any page of the daemon gives the pages its origin (fetch('/turn/credentials') is same-origin).
+function openSessionPage(label) {
+  return openPage(label, '/health', {
+    contextOptions: { bypassCSP: true },
+    prepare: async (page) => {
+      await page.addScriptTag({ path: SIO_BUNDLE });
+      assert.equal(await page.evaluate(() => typeof io), 'function', `${label}: the socket.io-client bundle did not load`);
+    },
   });
-  // Any page of the daemon gives the pages its origin (fetch('/turn/credentials') is same-origin).
-  const response = await page.goto(`${BASE_URL}/health`, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
-  assert.equal(response.status(), 200, `${label}: GET /health answered ${response.status()}`);
-  await page.addScriptTag({ path: SIO_BUNDLE });
-  assert.equal(await page.evaluate(() => typeof io), 'function', `${label}: the socket.io-client bundle did not load`);
-  pages[label] = page;
-  return page;
 }
 
 function stateOf(page) {
@@ -284,49 +223,17 @@ function stateOf(page) {
   });
 }
 
-async function saveArtifacts() {
-  if (!ARTIFACTS) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  for (const [label, page] of Object.entries(pages)) {
-    try {
-      await page.screenshot({ path: join(ARTIFACTS, `seed002-${label}.png`) });
-      const log = await page.evaluate(() => (window.e2e ? window.e2e.log.join('\n') : ''));
-      writeFileSync(join(ARTIFACTS, `seed002-${label}-events.txt`), log);
-      writeFileSync(join(ARTIFACTS, `seed002-${label}-console.txt`), page.consoleLines.join('\n'));
-    } catch (e) {
-      // The page may be gone; keep whatever was saved.
-    }
-  }
-  console.error(`artifacts in ${ARTIFACTS}`);
-}
-
-async function dumpPages() {
-  for (const [label, page] of Object.entries(pages)) {
-    try {
-      console.error(`--- ${label} state: ${JSON.stringify(await stateOf(page))}`);
-      const log = await page.evaluate(() => (window.e2e ? window.e2e.log.join('\n') : ''));
-      console.error(`--- ${label} event log:\n${log}`);
-    } catch (e) {
-      console.error(`--- ${label}: page not readable (${e.message})`);
-    }
-  }
-}
-
-function turnEntry(page, iceServers) {
-  const turn = (iceServers || []).find((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)));
-  assert.ok(turn, `${page.label}: no turn: entry in ${JSON.stringify(iceServers)}`);
-  assert.ok(turn.username && turn.credential, `${page.label}: TURN entry without username/credential`);
-  return turn;
+function eventLogOf(page) {
+  return page.evaluate(() => (window.e2e ? window.e2e.log.join('\n') : ''));
 }
 
 async function run() {
   assert.ok(DAEMON_LOG && existsSync(DAEMON_LOG), `DAEMON_LOG must name turnpiked's log file (got "${DAEMON_LOG}")`);
   assert.ok(existsSync(SIO_BUNDLE), `no socket.io-client bundle at ${SIO_BUNDLE} (npm ci in tests/socketio)`);
-  step(`launching ${CHROMIUM}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  await launchBrowser();
 
-  const a = await openPage('A');
-  const b = await openPage('B');
+  const a = await openSessionPage('A');
+  const b = await openSessionPage('B');
   step('both pages at the daemon origin with the socket.io-client bundle');
 
   const sessionId = `call-${process.pid}-${OVER_TLS ? 'tls' : 'plain'}`;
@@ -458,12 +365,10 @@ async function run() {
 
   const problems = [];
   for (const page of [a, b]) {
-    if (page.pageErrors.length) problems.push(`${page.label}: uncaught errors: ${page.pageErrors.join(' | ')}`);
-    if (page.foreignRequests.length) problems.push(`${page.label}: requests off the server: ${page.foreignRequests}`);
-    const scheme = OVER_TLS ? 'wss:' : 'ws:';
+    problems.push(...pageProblems(page));
     const sockets = page.socketUrls.filter((u) => new URL(u).pathname === '/socket.io/');
-    if (sockets.length !== 1 || new URL(sockets[0]).protocol !== scheme) {
-      problems.push(`${page.label}: expected one ${scheme} Socket.IO WebSocket, saw ${page.socketUrls.join(', ') || 'none'}`);
+    if (sockets.length !== 1 || new URL(sockets[0]).protocol !== WS_SCHEME) {
+      problems.push(`${page.label}: expected one ${WS_SCHEME} Socket.IO WebSocket, saw ${page.socketUrls.join(', ') || 'none'}`);
     }
     const errors = await page.evaluate(() => window.e2e.errors);
     if (errors.length) problems.push(`${page.label}: client errors: ${errors.join(' | ')}`);
@@ -471,21 +376,10 @@ async function run() {
   assert.deepEqual(problems, [], problems.join('\n'));
 }
 
-let exitCode = 0;
-const overall = setTimeout(() => {
-  console.error(`FAIL: the test did not finish within ${TOTAL_TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, TOTAL_TIMEOUT_MS);
-try {
-  await run();
-  step('PASS (seed-002 Socket.IO flow, relay-only data channel, relays ended after the grace period)');
-} catch (e) {
-  exitCode = 1;
-  console.error(`FAIL: ${e.message}`);
-  await dumpPages();
-  await saveArtifacts();
-} finally {
-  if (browser) await browser.close().catch(() => {});
-  clearTimeout(overall);
-}
-process.exit(exitCode);
+await runMain(run, {
+  timeoutMs: TOTAL_TIMEOUT_MS,
+  passLine: 'PASS (seed-002 Socket.IO flow, relay-only data channel, relays ended after the grace period)',
+  stateOf,
+  eventLogOf,
+  artifactPrefix: 'seed002-',
+});
