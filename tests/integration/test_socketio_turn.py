@@ -100,3 +100,24 @@ def test_credentials_of_sessions_from_before_a_restart_are_revoked(turn_stack, s
     stack.daemon.start()
     assert_refused(stack.allocate(creds), "a session credential after the daemon restarted")
     assert "session_credentials_revoked" in stack.daemon.log()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fresh_credentials_arrive_before_the_old_ones_expire(start_daemon, sio, mode):
+    from test_turn_api import turn_config
+
+    d = start_daemon(turn_config(mode, ttl_seconds=10, pairing__sweep_interval_seconds=0.2))
+    sio.connected("a", d.url + "/sessions", auth={"userId": "alice", "sessionId": "call-1"},
+                  transports=["websocket"])
+    first = session_credentials(first_event(sio, "a"))
+    received_at = time.time()
+    pushed = sio.expect_event("a", "ice_servers", timeout=10)
+    pushed_at = time.time()
+    fresh = session_credentials(pushed[0])
+    # Renewed once less than a third of the 10 s lifetime was left, before the old credential expired.
+    assert 10 * 2 / 3 - 1 <= pushed_at - received_at < 10, pushed_at - received_at
+    assert fresh.username != first.username and fresh.credential != first.credential
+    assert [e["urls"] for e in pushed[0]["iceServers"]] == [e["urls"] for e in first.body["iceServers"]]
+    # POST /turn/credentials hands out the fresh one now.
+    r = requests.post(d.url + "/turn/credentials", json={"userId": "alice", "sessionId": "call-1"}, timeout=5)
+    assert session_credentials(r.json()).username == fresh.username
