@@ -547,7 +547,12 @@ def test_slow_sockets_are_bounded_together(start_daemon, bound):
     # (the other slow socket may follow: alone it can fill the address's budget too)
     assert "event=websocket_outbound_overflow" in d.log(), d.log()[-2000:]
     for sender in senders:
-        sender.assert_alive()
+        # Alive: it answers a ping, after at most the news that its own slow peer went too.
+        sender.send_json({"type": "ping"})
+        answer = sender.recv_text()
+        if answer == PEER_DISCONNECTED:
+            answer = sender.recv_text()
+        assert answer == '{"type":"pong"}', answer
     assert_serving(d)
     slows[gone].expect_eof(3)
     for slow in slows:
