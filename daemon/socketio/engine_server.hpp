@@ -54,8 +54,6 @@ class EngineServer {
   // Closes every session (waiting polls get the close packet).
   void shutdown();
 
-  std::size_t session_count() const { return sessions_.size(); }
-
  private:
   static void on_reap(void* self);
   // The settings sessions read, from the current config.

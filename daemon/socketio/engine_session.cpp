@@ -20,8 +20,7 @@ std::uint64_t next_log_id = 0;
 Session::Session(event_base* base, std::string sid, IpAddress client, IpAddress limit_key,
                  const EngineSettings& settings, SessionListener& listener, AddressRateLimiter& address_rates,
                  Metrics& metrics, OutboundMemory& memory, std::function<void(Session&)> retire)
-    : base_(base),
-      sid_(std::move(sid)),
+    : sid_(std::move(sid)),
       log_id_(++next_log_id),
       client_(client),
       limit_key_(limit_key),

@@ -134,7 +134,6 @@ class Session {
   // Forgets what waits for a poll (sent, moved to the WebSocket, or dropped) and releases its bytes.
   void drop_queued();
 
-  event_base* base_;
   std::string sid_;
   std::uint64_t log_id_;
   IpAddress client_;

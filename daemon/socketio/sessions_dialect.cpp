@@ -29,6 +29,11 @@ std::string user_payload(const std::string& user_id) {
   return R"({"userId":)" + json_quote(user_id) + "}";
 }
 
+// The payload of `ice_servers` and of POST /turn/credentials.
+std::string ice_servers_payload(const std::string& ice_servers_json, std::int64_t now_ms) {
+  return R"({"iceServers":)" + ice_servers_json + R"(,"timestamp":)" + std::to_string(now_ms) + "}";
+}
+
 std::string peer_payload(const std::string& user_id, const std::string& socket_id) {
   return R"({"userId":)" + json_quote(user_id) + R"(,"socketId":)" + json_quote(socket_id) + "}";
 }
@@ -208,7 +213,7 @@ std::string SessionsDialect::ice_payload(const std::string& session_id, const st
       log_error("turn_issue_failed").kv("reason", issued.error().message);
     }
   }
-  return R"({"iceServers":)" + ice_servers + R"(,"timestamp":)" + std::to_string(now_ms) + "}";
+  return ice_servers_payload(ice_servers, now_ms);
 }
 
 void SessionsDialect::send_ice_servers(Member& member, const std::string& session_id) {
@@ -261,9 +266,8 @@ http::Response SessionsDialect::turn_credentials(const http::Request& request) {
   }
   std::int64_t expires_ms = 0;
   if (live) return http::Response::json(200, ice_payload(*session, *user, expires_ms));
-  return http::Response::json(200, R"({"iceServers":)" + stun_only_ice_servers(ports_.config) +
-                                       R"(,"timestamp":)" + std::to_string(ports_.clock.wall_clock_ms()) +
-                                       "}");
+  return http::Response::json(
+      200, ice_servers_payload(stun_only_ice_servers(ports_.config), ports_.clock.wall_clock_ms()));
 }
 
 void SessionsDialect::start_grace(const std::string& session_id) {

@@ -107,7 +107,6 @@ void SocketIoServer::connect(Client& client, const std::string& nsp, const nlohm
   }
   Socket& connected = *socket;
   client.sockets.emplace(nsp, std::move(socket));
-  ++socket_count_;
   client.connect_timer.stop();
   client.session.send_message(encode_connect(nsp, connected.id()));
   handler->second->on_connect(connected, auth);
@@ -118,7 +117,6 @@ void SocketIoServer::disconnect(Client& client, const std::string& nsp, std::str
   if (it == client.sockets.end()) return;
   std::unique_ptr<Socket> socket = std::move(it->second);
   client.sockets.erase(it);
-  --socket_count_;
   namespaces_.at(nsp)->on_disconnect(*socket, reason);
 }
 

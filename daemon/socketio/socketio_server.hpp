@@ -30,7 +30,6 @@ class Socket {
   const std::string& id() const { return id_; }
   const std::string& nsp() const { return nsp_; }
   const IpAddress& client() const { return session_.client(); }
-  const IpAddress& limit_key() const { return session_.limit_key(); }
 
   // An event with one argument (`json_arg`: serialized JSON).
   void emit(std::string_view event, std::string_view json_arg);
@@ -75,8 +74,6 @@ class SocketIoServer : public eio::SessionListener {
   void on_message(eio::Session& session, std::string_view data) override;
   void on_close(eio::Session& session, std::string_view reason) override;
 
-  std::size_t socket_count() const { return socket_count_; }
-
  private:
   struct Client;
   static void on_connect_timeout(void* client);
@@ -87,7 +84,6 @@ class SocketIoServer : public eio::SessionListener {
   const Config& config_;
   std::unordered_map<std::string, NamespaceHandler*> namespaces_;
   std::unordered_map<const eio::Session*, std::unique_ptr<Client>> clients_;
-  std::size_t socket_count_ = 0;
 };
 
 }  // namespace turnpike::sio

@@ -221,6 +221,17 @@ def wait_session_ended(eio, seconds=5):
     raise AssertionError(f"the session is still open after {seconds} s: {polled}")
 
 
+def connect_then_batch_connect_and_event(url, ns):
+    """a connects to `ns` in session "early"; b posts its CONNECT and a signal in one polling body."""
+    a, b = EioPolling(url), EioPolling(url)
+    a.handshake()
+    a.post(sio_connect_packet(ns, {"userId": "a", "sessionId": "early"}))
+    a.get()
+    b.handshake()
+    b.post(sio_connect_packet(ns, {"userId": "b", "sessionId": "early"}), sio_event_packet(ns, "signal", {"type": "x"}))
+    return a, b
+
+
 @pytest.mark.parametrize("server", ["reference"], indirect=True)
 def test_raw_polling_event_before_connect_ends_the_session(server):
     """socket.io closes the Engine.IO session when an EVENT arrives for a namespace that is not connected yet
@@ -229,12 +240,7 @@ def test_raw_polling_event_before_connect_ends_the_session(server):
     (see test_raw_polling_event_batched_behind_its_connect_is_delivered)."""
     srv = server.start()
     ns = srv.namespaces[-1]
-    a, b = EioPolling(srv.url), EioPolling(srv.url)
-    a.handshake()
-    a.post(sio_connect_packet(ns, {"userId": "a", "sessionId": "early"}))
-    a.get()
-    b.handshake()
-    b.post(sio_connect_packet(ns, {"userId": "b", "sessionId": "early"}), sio_event_packet(ns, "signal", {"type": "x"}))
+    a, b = connect_then_batch_connect_and_event(srv.url, ns)
     polled = wait_session_ended(b)
     assert not any(p.startswith("40") for p in polled), polled
     # b never joined: the next things a hears of are c's join and c's signal.
@@ -254,12 +260,7 @@ def test_raw_polling_event_before_connect_ends_the_session(server):
 def test_raw_polling_event_batched_behind_its_connect_is_delivered(server):
     srv = server.start()
     ns = srv.namespaces[-1]
-    a, b = EioPolling(srv.url), EioPolling(srv.url)
-    a.handshake()
-    a.post(sio_connect_packet(ns, {"userId": "a", "sessionId": "early"}))
-    a.get()
-    b.handshake()
-    b.post(sio_connect_packet(ns, {"userId": "b", "sessionId": "early"}), sio_event_packet(ns, "signal", {"type": "x"}))
+    a, b = connect_then_batch_connect_and_event(srv.url, ns)
     assert b.get()[0].startswith("40")
     events = poll_events(a, ns, ("peer:joined", "signal"), 2)
     assert [(name, payload.get("userId", payload.get("from"))) for name, payload in events] == \
